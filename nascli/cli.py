@@ -1,0 +1,44 @@
+"""The ``nascli`` command line: parse, call one function, render. No torch at import time."""
+
+from __future__ import annotations
+
+import typer
+
+from nascli import __version__
+from nascli.commands import arch as arch_commands
+from nascli.commands import spaces as spaces_commands
+
+app = typer.Typer(
+    name="nascli",
+    help=(
+        "Hardware-aware zero-shot neural architecture search. "
+        "FLOPs in nascli are multiply-accumulates (MACs), as in the mobile-NAS literature."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"nascli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version_callback, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """Hardware-aware zero-shot NAS."""
+
+
+app.add_typer(spaces_commands.app, name="spaces")
+app.add_typer(arch_commands.app, name="arch")
+app.command("export")(arch_commands.export_command)
+
+
+def main() -> None:
+    app(prog_name="nascli")

@@ -1,0 +1,1 @@
+"""CLI sub-apps, one module per noun; each imports heavy libraries inside its commands."""

@@ -1,0 +1,69 @@
+"""What every command shares: consoles, one-line errors, JSON output.
+
+stdout carries the result (a rich table, or one JSON object under ``--json``); progress
+and chatter go to stderr. ``NascliError`` is turned into ``error: ...`` on one line of
+stderr and its exit code (2 for bad input), never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from nascli.errors import NascliError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+stdout_console = Console(highlight=False)
+stderr_console = Console(stderr=True, highlight=False)
+
+JSON_OPTION = typer.Option(False, "--json", help="Print one JSON object on stdout, nothing else.")
+
+
+def handle_errors(func: F) -> F:
+    """Map NascliError (and Ctrl-C) to a one-line message and an exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except NascliError as exc:
+            message = str(exc).replace("\n", " ")
+            print(f"error: {message}", file=sys.stderr)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            print("error: interrupted", file=sys.stderr)
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def emit_json(payload: Any) -> None:
+    """Write one JSON document to stdout (NaN/inf become null, so it stays valid JSON)."""
+    sys.stdout.write(json.dumps(_jsonable(payload), indent=2) + "\n")
+    sys.stdout.flush()
+
+
+def human_count(value: float, unit: str = "") -> str:
+    """1234567 → '1.23 M' (for tables)."""
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= scale:
+            return f"{value / scale:.2f} {suffix}{unit}"
+    return f"{value:g} {unit}".rstrip()

@@ -1,0 +1,108 @@
+"""Arch → PyTorch module → ONNX, checked by ``onnx.checker`` and an ORT CPU run.
+
+Uses the TorchScript-based exporter (``dynamo=False``): its node names keep module paths
+(useful to map ORT profiler events back to blocks) and it needs no ``onnxscript``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from nascli.arch import Arch
+from nascli.errors import ConfigError, JobError
+
+OPSET = 17
+EXPORTER = "torch.onnx.export(dynamo=False)"
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: Path
+    max_abs_diff: float
+    max_rel_diff: float
+    opset: int
+
+
+def export_onnx(
+    arch: Arch,
+    out: Path,
+    *,
+    resolution: int | None = None,
+    batch_size: int = 1,
+    seed: int = 0,
+    verify: bool = True,
+) -> ExportResult:
+    """Build ``arch``, export it to ``out`` atomically, check it and compare ORT with torch."""
+    from nascli.spaces import get_space
+
+    space = get_space(arch.space)
+    size = resolution or space.resolution
+    out = Path(out)
+    _check_writable(out)
+    import torch
+
+    torch.manual_seed(seed)
+    model = space.build(arch, resolution=size).eval()
+    example = torch.randn(batch_size, 3, size, size, generator=torch.Generator().manual_seed(seed))
+    export_module(model, example, out)
+    if not verify:
+        return ExportResult(out, 0.0, 0.0, OPSET)
+    abs_diff, rel_diff = compare_with_ort(model, example, out)
+    return ExportResult(out, abs_diff, rel_diff, OPSET)
+
+
+def export_module(model, example, out: Path) -> None:  # noqa: ANN001 (torch types are lazy)
+    """Export a module to ONNX via a temporary file renamed into place, then check it."""
+    import onnx
+    import torch
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        with torch.no_grad():
+            torch.onnx.export(
+                model,
+                (example,),
+                str(tmp),
+                input_names=["input"],
+                output_names=["output"],
+                opset_version=OPSET,
+                dynamo=False,
+            )
+        onnx.checker.check_model(onnx.load(str(tmp)))
+        os.replace(tmp, out)
+    except onnx.checker.ValidationError as exc:
+        raise JobError(f"exported ONNX model failed onnx.checker: {exc}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def compare_with_ort(model, example, path: Path) -> tuple[float, float]:  # noqa: ANN001
+    """Max absolute and relative difference between torch and ONNX Runtime (CPU) outputs."""
+    import numpy as np
+    import onnxruntime as ort
+    import torch
+
+    with torch.no_grad():
+        expected = model(example).numpy()
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = session.run(None, {"input": example.numpy()})[0]
+    abs_diff = float(np.max(np.abs(got - expected)))
+    rel_diff = abs_diff / max(float(np.max(np.abs(expected))), 1e-12)
+    return abs_diff, rel_diff
+
+
+def _check_writable(out: Path) -> None:
+    parent = out.parent if str(out.parent) else Path(".")
+    probe = parent
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK):
+        raise ConfigError(f"cannot write {out}: {probe} is not a writable directory")
+    if out.is_dir():
+        raise ConfigError(f"cannot write {out}: it is a directory")

@@ -1,0 +1,1 @@
+"""PyTorch building blocks (imported only when a command needs torch)."""

@@ -1,0 +1,56 @@
+"""The proxy contract: a zero-shot score of a candidate network (higher is better).
+
+A proxy receives a ``Candidate`` (it builds fresh, seeded networks on demand, with or
+without residual links) and a list of input batches ``(x, y)``. It declares whether it
+needs real data and labels and what it costs in passes, so the CLI can warn and the
+search can order objectives from cheap to expensive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from nascli.arch import Arch
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from nascli.spaces.base import SearchSpace
+
+Batch = tuple["torch.Tensor", "torch.Tensor"]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An architecture about to be scored: builds seeded networks of it on demand."""
+
+    arch: Arch
+    space: SearchSpace = field(compare=False)
+    resolution: int
+    seed: int = 0
+
+    @property
+    def num_classes(self) -> int:
+        return self.space.num_classes
+
+    def build(self, *, residual: bool = True) -> nn.Module:
+        """A freshly initialised network (PyTorch default init, seeded by ``seed``)."""
+        import torch
+
+        torch.manual_seed(self.seed)
+        return self.space.build(self.arch, resolution=self.resolution, residual=residual)
+
+
+@runtime_checkable
+class Proxy(Protocol):
+    """A training-free score; ``score`` returns a float where higher is better."""
+
+    name: str
+    needs_data: bool
+    needs_labels: bool
+    cost: str  # e.g. "2 fwd+bwd", "1 fwd", "analytic"
+
+    def score(self, candidate: Candidate, batches: Sequence[Batch]) -> float: ...
