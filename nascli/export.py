@@ -54,13 +54,16 @@ def export_onnx(
     return ExportResult(out, abs_diff, rel_diff, OPSET)
 
 
-def export_module(model, example, out: Path) -> None:  # noqa: ANN001 (torch types are lazy)
+def export_module(model, example, out: Path) -> None:
     """Export a module to ONNX via a temporary file renamed into place, then check it."""
     import onnx
     import torch
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    _check_writable(out)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {out}: {exc.strerror or exc}") from None
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -82,7 +85,7 @@ def export_module(model, example, out: Path) -> None:  # noqa: ANN001 (torch typ
         tmp.unlink(missing_ok=True)
 
 
-def compare_with_ort(model, example, path: Path) -> tuple[float, float]:  # noqa: ANN001
+def compare_with_ort(model, example, path: Path) -> tuple[float, float]:
     """Max absolute and relative difference between torch and ONNX Runtime (CPU) outputs."""
     import numpy as np
     import onnxruntime as ort
@@ -98,11 +101,12 @@ def compare_with_ort(model, example, path: Path) -> tuple[float, float]:  # noqa
 
 
 def _check_writable(out: Path) -> None:
-    parent = out.parent if str(out.parent) else Path(".")
-    probe = parent
-    while not probe.exists():
-        probe = probe.parent
-    if not probe.is_dir() or not os.access(probe, os.W_OK):
-        raise ConfigError(f"cannot write {out}: {probe} is not a writable directory")
+    """Fail early, with one line, when ``out`` cannot be created (before building anything)."""
     if out.is_dir():
         raise ConfigError(f"cannot write {out}: it is a directory")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {out}: {exc.strerror or exc}") from None
+    if not os.access(out.parent, os.W_OK):
+        raise ConfigError(f"cannot write {out}: {out.parent} is not writable")

@@ -11,8 +11,9 @@ Ops:
 ``ir``        inverted-residual unit: [1×1 cin→mid + BN + act] (skipped when ``mid == 0``),
               depthwise k×k/stride on the expanded width + BN + act, 1×1 →cout + BN,
               shortcut ``residual`` (none | identity | proj = 1×1 conv with bias + BN),
-              then ``post_act`` after the sum (ZiCo/Zen-NAS units add a ReLU there; MobileNetV2 does not)
-``basic``     ResNet basic unit: k×k cin→mid/stride + BN + act, k×k mid→cout + BN, shortcut, post_act
+              then ``post_act`` after the sum (ZiCo/Zen-NAS add a ReLU there; MobileNetV2 not)
+``basic``     ResNet basic unit: k×k cin→mid/stride + BN + act, k×k mid→cout + BN, shortcut,
+              post_act
 ``bottleneck``ResNet bottleneck unit: 1×1 cin→mid + BN + act, k×k mid→mid/stride + BN + act,
               1×1 mid→cout + BN, shortcut, post_act
 ``pool_fc``   global average pool + linear (cin→cout classes, with bias)

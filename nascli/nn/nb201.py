@@ -62,7 +62,9 @@ def build_nb201_block(key: LayerKey) -> nn.Module:
     if key.op == "nb201_res":
         return ReductionBlock(key.cin, key.cout)
     if key.op == "nb201_head":
-        return PoolClassifier(key.cin, key.cout, pre=nn.Sequential(nn.BatchNorm2d(key.cin), nn.ReLU()))
+        return PoolClassifier(
+            key.cin, key.cout, pre=nn.Sequential(nn.BatchNorm2d(key.cin), nn.ReLU())
+        )
     raise ValueError(f"no module for layer op {key.op!r}")
 
 

@@ -28,7 +28,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from nascli.arch import Arch
-from nascli.cost import Cost, network_cost
+from nascli.cost import BYTES_PER_VALUE, Cost, block_cost, network_cost
 from nascli.errors import ConfigError
 from nascli.layers import LayerKey
 
@@ -184,6 +184,7 @@ class MacroSpace:
         self._initial_raw = initial
         self._parse_body = lru_cache(maxsize=4096)(self._parse_body_uncached)
         self._layers_cached = lru_cache(maxsize=4096)(self._layers_uncached)
+        self._cost_cached = lru_cache(maxsize=65536)(self._cost_uncached)
 
     # ------------------------------------------------------------------ config
     @classmethod
@@ -245,7 +246,9 @@ class MacroSpace:
             stage = StageTemplate(
                 stride=stride,
                 width=_narrow(raw.get("width"), width, f"{where}.width", source),
-                bottleneck=_narrow(raw.get("bottleneck"), bottleneck, f"{where}.bottleneck", source),
+                bottleneck=_narrow(
+                    raw.get("bottleneck"), bottleneck, f"{where}.bottleneck", source
+                ),
                 depth=_narrow(raw.get("depth"), depth, f"{where}.depth", source),
             )
             template.append(stage)
@@ -379,7 +382,9 @@ class MacroSpace:
                 f"head width {genome.head} outside {self.name}'s {self.head_width.describe()}"
             )
         if not 1 <= len(genome.blocks) <= self.max_blocks:
-            raise ConfigError(f"{len(genome.blocks)} blocks; {self.name} allows 1..{self.max_blocks}")
+            raise ConfigError(
+                f"{len(genome.blocks)} blocks; {self.name} allows 1..{self.max_blocks}"
+            )
         size = self.resolution // self.stem_stride // (2 if self.stem_maxpool else 1)
         for index, block in enumerate(genome.blocks):
             where = f"block {index} ({block.encode()})"
@@ -513,26 +518,13 @@ class MacroSpace:
 
     def _layers_uncached(self, body: str, resolution: int, residual: bool) -> tuple[LayerKey, ...]:
         genome = self._parse_body(body)
-        keys: list[LayerKey] = []
-        size = resolution
-        stem = LayerKey(
-            "conv", self.in_channels, genome.stem, self.stem_kernel, self.stem_stride,
-            size, size, act="relu",
-        )  # fmt: skip
-        keys.append(stem)
-        size = stem.h_out
-        channels = genome.stem
-        if self.stem_maxpool:
-            pool = LayerKey("maxpool", channels, channels, 3, 2, size, size)
-            keys.append(pool)
-            size = pool.h_out
+        keys = list(self._stem_keys(genome.stem, resolution))
+        size, channels = keys[-1].h_out, genome.stem
         for block in genome.blocks:
             units = _expand_block(block, channels, size, residual)
             keys.extend(units)
-            size = units[-1].h_out
-            channels = block.width
-        keys.append(LayerKey("conv", channels, genome.head, 1, 1, size, size, act="relu"))
-        keys.append(LayerKey("pool_fc", genome.head, self.num_classes, 1, 1, size, size))
+            size, channels = units[-1].h_out, block.width
+        keys.extend(self._head_keys(channels, genome.head, size))
         return tuple(keys)
 
     def num_layers(self, arch: Arch) -> int:
@@ -542,15 +534,57 @@ class MacroSpace:
         1 each and a block counts its ``depth`` (sub-layers L); ``units``: weight layers on the
         main path.
         """
-        genome = self.genome(arch)
-        if self.layer_rule == "zen":
-            return 2 + sum(block.depth for block in genome.blocks)
-        keys = self.layers(arch)
-        return network_cost(keys).layers
+        return self.cost(arch).layers
 
     def cost(self, arch: Arch, *, resolution: int | None = None) -> Cost:
-        keys = self.layers(arch, resolution=resolution)
-        return network_cost(keys, layers=self.num_layers(arch))
+        """Sum of cached per-block costs; equals ``network_cost(self.layers(arch))``.
+
+        Blocks are costed (and cached) one by one, so a search that mutates one or two
+        blocks re-costs only those.
+        """
+        if arch.space != self.name:
+            self.genome(arch)  # raises the space-mismatch error
+        return self._cost_cached(arch.body, resolution or self.resolution)
+
+    def _cost_uncached(self, body: str, size: int) -> Cost:
+        genome = self._parse_body(body)
+        stem_keys = self._stem_keys(genome.stem, size)
+        total = network_cost(list(stem_keys))
+        macs, params, peak, weight_layers = (
+            total.macs, total.params, total.peak_activation_bytes, total.layers,
+        )  # fmt: skip
+        size, channels = stem_keys[-1].h_out, genome.stem
+        for block in genome.blocks:
+            b_macs, b_params, b_peak, b_layers, size = _block_cost(block, channels, size)
+            macs, params, weight_layers = macs + b_macs, params + b_params, weight_layers + b_layers
+            peak = max(peak, b_peak)
+            channels = block.width
+        head = network_cost(list(self._head_keys(channels, genome.head, size)))
+        if self.layer_rule == "zen":
+            layers = 2 + sum(block.depth for block in genome.blocks)
+        else:
+            layers = weight_layers + head.layers
+        return Cost(
+            macs=macs + head.macs,
+            params=params + head.params,
+            peak_activation_bytes=max(peak, head.peak_activation_bytes),
+            layers=layers,
+        )
+
+    def _stem_keys(self, width: int, size: int) -> tuple[LayerKey, ...]:
+        stem = LayerKey(
+            "conv", self.in_channels, width, self.stem_kernel, self.stem_stride, size, size,
+            act="relu",
+        )  # fmt: skip
+        if not self.stem_maxpool:
+            return (stem,)
+        return stem, LayerKey("maxpool", width, width, 3, 2, stem.h_out, stem.h_out)
+
+    def _head_keys(self, channels: int, head: int, size: int) -> tuple[LayerKey, ...]:
+        return (
+            LayerKey("conv", channels, head, 1, 1, size, size, act="relu"),
+            LayerKey("pool_fc", head, self.num_classes, 1, 1, size, size),
+        )
 
     def build(
         self, arch: Arch, *, resolution: int | None = None, residual: bool = True
@@ -589,8 +623,30 @@ class MacroSpace:
         }
 
 
-def _expand_block(block: Block, cin: int, size: int, residual: bool) -> list[LayerKey]:
-    """The units (LayerKeys) one block expands into, starting at ``cin`` × ``size``²."""
+@lru_cache(maxsize=65536)
+def _expand_block(block: Block, cin: int, size: int, residual: bool) -> tuple[LayerKey, ...]:
+    """The units (LayerKeys) one block expands into, starting at ``cin`` × ``size``².
+
+    Cached: a mutation changes one or two blocks, so a search re-expands few blocks.
+    """
+    return tuple(_expand_block_uncached(block, cin, size, residual))
+
+
+@lru_cache(maxsize=65536)
+def _block_cost(block: Block, cin: int, size: int) -> tuple[int, int, int, int, int]:
+    """(MACs, params, peak values, weight layers, output size) of one block, cached."""
+    units = _expand_block(block, cin, size, True)
+    macs = params = peak = layers = 0
+    previous, cost = None, None
+    for unit in units:
+        if unit is not previous:
+            cost, previous = block_cost(unit), unit
+        macs, params, layers = macs + cost.macs, params + cost.params, layers + cost.weight_layers
+        peak = max(peak, cost.peak_values)
+    return macs, params, peak * BYTES_PER_VALUE, layers, units[-1].h_out
+
+
+def _expand_block_uncached(block: Block, cin: int, size: int, residual: bool) -> list[LayerKey]:
     act = _TYPE_ACT[block.type]
     units: list[LayerKey] = []
     k, e, w, b = block.kernel, block.expansion, block.width, block.bottleneck
@@ -605,6 +661,9 @@ def _expand_block(block: Block, cin: int, size: int, residual: bool) -> list[Lay
     if block.type == "idw":
         last, stride = cin, block.stride
         for sub in range(block.depth):
+            if sub >= 2:  # sub-layers after the second repeat it exactly: reuse the keys
+                units += units[-2:]
+                continue
             first = LayerKey(
                 "ir", last, b, k, stride, size, size, mid=_smart_round(b * e), act=act,
                 residual=shortcut(last, b, stride, force_proj=sub == 0), post_act="relu",
@@ -619,7 +678,10 @@ def _expand_block(block: Block, cin: int, size: int, residual: bool) -> list[Lay
         return units
 
     last, stride = cin, block.stride
-    for _ in range(block.depth):
+    for index in range(block.depth):
+        if index >= 2:  # units after the second repeat it exactly: reuse the key
+            units.append(units[-1])
+            continue
         if block.type == "ir":
             # MobileNetV2: identity shortcut only when the shape is kept, otherwise none.
             keep = stride == 1 and last == w and residual
@@ -653,9 +715,13 @@ def _narrow(raw: Any, whole: IntRange, what: str, source: str) -> IntRange:
     if raw is None:
         return whole
     part = IntRange.parse(raw, what, source)
+    step = raw.get("step", whole.step) if isinstance(raw, dict) else whole.step
+    narrowed = IntRange(part.lo, part.hi, step)
     if part.lo < whole.lo or part.hi > whole.hi:
         raise ConfigError(f"{source}: {what} must lie within {whole.describe()}")
-    return IntRange(part.lo, part.hi, whole.step if isinstance(raw, int) else part.step)
+    if not (whole.contains(narrowed.lo) and step % whole.step == 0):
+        raise ConfigError(f"{source}: {what} must stay on the grid of {whole.describe()}")
+    return narrowed
 
 
 def _expect(value: Any, kind: type, what: str, source: str) -> Any:

@@ -60,10 +60,11 @@ def parse_string(text: str) -> tuple[str, ...]:
 @lru_cache(maxsize=1)
 def official_order() -> tuple[tuple[str, ...], ...]:
     """All 15,625 cells in the benchmark's index order."""
+
     def combinations(node: int) -> list[list[str]]:
         combos: list[list[str]] = [[]]
         for _ in range(node):
-            combos = [c + [op] for c in combos for op in OPS]
+            combos = [[*c, op] for c in combos for op in OPS]
         return combos
 
     cells: list[list[str]] = [[]]
@@ -173,7 +174,7 @@ class NB201Space:
         return network_cost(self.layers(arch)).layers
 
     def cost(self, arch: Arch, *, resolution: int | None = None) -> Cost:
-        return network_cost(self.layers(arch, resolution=resolution))
+        return _cached_cost(self, arch, resolution or self.resolution)
 
     def build(
         self, arch: Arch, *, resolution: int | None = None, residual: bool = True
@@ -195,6 +196,11 @@ class NB201Space:
             "edges": 6,
             "size": NUM_CELLS,
         }
+
+
+@lru_cache(maxsize=65536)
+def _cached_cost(space: NB201Space, arch: Arch, resolution: int) -> Cost:
+    return network_cost(space.layers(arch, resolution=resolution))
 
 
 def _edge_key(op: str, channels: int, size: int) -> LayerKey:

@@ -1,0 +1,50 @@
+"""Arch identity and YAML round-trip for every space."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nascli.arch import Arch, resolve_arch
+from nascli.errors import ConfigError
+from nascli.spaces import get_space, list_spaces
+
+from .conftest import REPO
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10**6), space_name=st.sampled_from(list_spaces()))
+def test_yaml_round_trip_of_random_archs(seed: int, space_name: str) -> None:
+    space = get_space(space_name)
+    rng = random.Random(seed)
+    arch = space.sample(rng)
+    again = Arch.from_yaml(arch.to_yaml())
+    assert again == arch
+    assert hash(again) == hash(arch)
+    assert Arch.from_canonical(arch.canonical) == arch
+    mutated = space.mutate(arch, rng)
+    assert mutated != arch
+    space.validate(mutated)
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "configs" / "archs").glob("*.yaml")))
+def test_shipped_archs_round_trip(path) -> None:
+    arch = resolve_arch(str(path))
+    assert Arch.from_yaml(arch.to_yaml()) == arch
+
+
+def test_arch_is_immutable_and_canonical_is_identity() -> None:
+    arch = resolve_arch("nb201:13714")
+    with pytest.raises(AttributeError):
+        arch.body = "x"  # type: ignore[misc]
+    assert arch.canonical.startswith("nb201:|nor_conv_3x3~0|")
+    assert len({arch, resolve_arch(arch.canonical)}) == 1
+
+
+def test_unknown_yaml_key_is_reported() -> None:
+    text = "space: nb201\narch: '|none~0|+|none~0|none~1|+|none~0|none~1|none~2|'\ncolour: red\n"
+    with pytest.raises(ConfigError, match="colour"):
+        Arch.from_yaml(text)

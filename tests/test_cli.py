@@ -1,0 +1,110 @@
+"""CLI contract: --version, fast --help without torch, JSON output, one-line errors with exit 2."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import REPO
+
+
+def run(*args: str, cwd=REPO) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "nascli", *args], capture_output=True, text=True, cwd=cwd
+    )
+
+
+def test_version() -> None:
+    from nascli import __version__
+
+    result = run("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"nascli {__version__}"
+
+
+def test_cli_import_does_not_import_torch() -> None:
+    code = "import sys, nascli.cli; print('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "False"
+
+
+def test_arch_info_json_is_the_only_stdout() -> None:
+    result = run("arch", "info", "nb201:13714", "--json")
+    assert result.returncode == 0, result.stderr
+    info = json.loads(result.stdout)
+    assert set(info) >= {"space", "canonical", "macs", "params", "layers", "peak_activation_bytes"}
+    assert info["macs"] / 1e6 == pytest.approx(153.27, rel=0.01)
+    assert info["params"] / 1e6 == pytest.approx(1.073, rel=0.01)
+
+
+def test_spaces_list_json() -> None:
+    result = run("spaces", "list", "--json")
+    assert result.returncode == 0
+    names = {row["name"] for row in json.loads(result.stdout)["spaces"]}
+    assert {"mobilenet-imagenet", "nb201"} <= names
+
+
+def test_arch_sample_writes_valid_yaml(tmp_path) -> None:
+    result = run("arch", "sample", "--space", "nb201", "-n", "3", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    files = sorted(tmp_path.glob("*.yaml"))
+    assert len(files) == 3
+    again = run("arch", "info", str(files[0]), "--json")
+    assert json.loads(again.stdout)["space"] == "nb201"
+
+
+def _bad_yaml(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("space: mobilenet-imagenet\nblocks: [\n")
+    return str(path)
+
+
+def _kernel4(tmp_path):
+    text = (REPO / "configs/archs/zico-1g.yaml").read_text().replace("kernel: 7", "kernel: 4", 1)
+    path = tmp_path / "k4.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("make_args", "needle"),
+    [
+        (lambda t: ["arch", "info", _bad_yaml(t)], "malformed YAML"),
+        (lambda t: ["spaces", "show", "nosuchspace"], "unknown search space"),
+        (lambda t: ["arch", "sample", "--space", "nosuchspace"], "unknown search space"),
+        (lambda t: ["arch", "info", _kernel4(t)], "kernel 4"),
+        (lambda t: ["arch", "info", "|nor_conv_3x3~0|+|bogus~0|"], "NB201"),
+        (lambda t: ["arch", "info", "nb201:99999"], "out of range"),
+        (lambda t: ["arch", "info", "missing.yaml"], "no such file"),
+        (lambda t: ["export", "nb201:1", "--onnx", "/proc/nascli/x.onnx"], "cannot write"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tmp_path, make_args, needle: str) -> None:
+    result = run(*make_args(tmp_path))
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert needle in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_unwritable_directory_for_export(tmp_path) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("root can write into read-only directories")
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    result = run("export", "nb201:1", "--onnx", str(locked / "x.onnx"))
+    assert result.returncode == 2
+
+
+def test_export_command_writes_checked_onnx(tmp_path) -> None:
+    out = tmp_path / "m.onnx"
+    result = run("export", "nb201:13714", "--onnx", str(out), "--json")
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert payload["max_rel_diff"] < 1e-4
+    assert out.exists()
