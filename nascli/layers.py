@@ -30,7 +30,7 @@ expansion × width after the space's rounding; 0 where a block has none.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from nascli.errors import ConfigError
 
@@ -52,9 +52,12 @@ ACTIVATIONS = ("none", "relu", "relu6")
 RESIDUALS = ("none", "identity", "proj")
 
 
-@dataclass(frozen=True, slots=True)
-class LayerKey:
-    """One block of a network; equal keys run equal kernels."""
+class LayerKey(NamedTuple):
+    """One block of a network; equal keys run equal kernels.
+
+    A NamedTuple rather than a frozen dataclass: searches create and hash millions of
+    keys, and tuple construction and hashing run in C.
+    """
 
     op: str
     cin: int
@@ -118,10 +121,7 @@ class LayerKey:
 
     def with_size(self, h: int, w: int) -> LayerKey:
         """The same block at another input size (used when a resolution is overridden)."""
-        return LayerKey(
-            self.op, self.cin, self.cout, self.kernel, self.stride, h, w,
-            self.mid, self.act, self.residual, self.post_act,
-        )  # fmt: skip
+        return self._replace(h=h, w=w)
 
 
 _KEY_RE = re.compile(
