@@ -1,0 +1,47 @@
+"""GradNorm: Σ over layers of the Euclidean norm of the weight gradient (Abdelfattah et al. 2021).
+
+Follows SamsungLabs/zero-cost-nas ``foresight/pruners/measures/grad_norm.py``: one
+forward/backward of the mean cross-entropy of the first batch, network in train mode
+with BatchNorm; score = Σ over ``nn.Conv2d``/``nn.Linear`` layers of ‖∂L/∂W‖₂ (the
+Frobenius norm of each layer's weight gradient, summed — not the norm of the whole
+gradient vector). Higher is better.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from nascli.proxies._common import cross_entropy, finite_or_nan, first_batch, weight_layers
+from nascli.proxies.base import Batch, Candidate
+
+
+def grad_norm_score(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    model.train()
+    model.zero_grad(set_to_none=True)
+    cross_entropy(model, x, y).backward()
+    total = torch.zeros((), dtype=torch.float64)
+    with torch.no_grad():
+        for _name, module in weight_layers(model):
+            if module.weight.grad is not None:
+                total += module.weight.grad.double().norm()
+    return finite_or_nan(float(total))
+
+
+class GradNorm:
+    """GradNorm (see the module docstring)."""
+
+    name = "grad-norm"
+    needs_data = True
+    needs_labels = True
+    cost = "1 fwd+bwd"
+    batches_needed = 1
+
+    def __init__(self, residual: bool = True) -> None:
+        self.residual = bool(residual)
+
+    def score(self, candidate: Candidate, batches: Sequence[Batch]) -> float:
+        x, y = first_batch(batches, self.name)
+        return grad_norm_score(candidate.build(residual=self.residual), x, y)
