@@ -6,6 +6,9 @@ import typer
 
 from nascli import __version__
 from nascli.commands import arch as arch_commands
+from nascli.commands import latency as latency_commands
+from nascli.commands import proxies as proxies_commands
+from nascli.commands import search as search_commands
 from nascli.commands import spaces as spaces_commands
 
 app = typer.Typer(
@@ -38,6 +41,13 @@ def root(
 app.add_typer(spaces_commands.app, name="spaces")
 app.add_typer(arch_commands.app, name="arch")
 app.command("export")(arch_commands.export_command)
+app.add_typer(latency_commands.devices_app, name="devices")
+app.add_typer(latency_commands.tables_app, name="tables")
+app.command("profile")(latency_commands.profile_command)
+app.command("predict")(latency_commands.predict_command)
+app.add_typer(proxies_commands.app, name="proxies")
+app.command("score")(proxies_commands.score_command)
+app.command("search", help=search_commands.HELP)(search_commands.search_command)
 
 
 def main() -> None:

@@ -1,0 +1,144 @@
+"""``nascli search``: find the best architecture within budgets, resumable, multi-worker."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from nascli.commands.common import JSON_OPTION, emit_json, handle_errors, stderr_console
+
+HELP = """Search a space for the architecture a zero-shot proxy rates best within budgets.
+
+Budgets are hard: --budget 450MFLOPs (FLOPs = multiply-accumulates, MACs, at the space's
+resolution), 0.45GFLOPs, 5MParams, 20Layers, 8ms@DEVICE (latency from the device's table).
+Defaults: mobilenet-imagenet, zico at 96 px x batch 16 x 2 Gaussian batches, evolution, seed 0.
+The study lives in OUT/study.db; rerun the same command to resume. Watch it live with
+`optuna-dashboard sqlite:///OUT/study.db`."""
+
+
+def _progress_factory(enabled: bool) -> Any:
+    """A per-trial hook that drives a rich progress bar on stderr (None when disabled)."""
+    if not enabled:
+        return None
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    def factory(total: int) -> Any:
+        progress = Progress(
+            TextColumn("search"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("best {task.fields[best]}"),
+            TextColumn("feasible {task.fields[feasible]}"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=stderr_console,
+            transient=True,
+        )
+        progress.start()
+        task = progress.add_task("search", total=total, best="–", feasible="–")
+
+        def hook(state: Any) -> None:
+            best = f"{state.best:.3f}" if state.best is not None else "–"
+            progress.update(
+                task,
+                completed=min(state.done, total),
+                best=best,
+                feasible=f"{100 * state.feasible_share:.0f}%",
+            )
+            if state.done >= total:
+                progress.stop()
+
+        hook.stop = progress.stop  # type: ignore[attr-defined]
+        return hook
+
+    return factory
+
+
+BUDGET_OPTION = typer.Option(
+    None, "--budget", "-b", help="Hard budget, repeatable: 450MFLOPs, 5MParams, 20Layers, 8ms@cpu."
+)
+OUT_OPTION = typer.Option(None, "--out", "-o", help="Run directory (default runs/<...>).")
+BASELINE_OPTION = typer.Option(
+    None, "--baseline", help="Known net scored alongside (repeatable; default configs/archs)."
+)
+CONFIG_OPTION = typer.Option(None, "--config", help="YAML run config (CLI overrides it).")
+
+
+@handle_errors
+def search_command(
+    budget: list[str] | None = BUDGET_OPTION,
+    space: str | None = typer.Option(None, help="Search space (default mobilenet-imagenet)."),
+    proxy: str | None = typer.Option(None, help="Proxy, or an ensemble a+b (default zico)."),
+    algo: str | None = typer.Option(None, help="evolution | tpe | nsga2 | random."),
+    iterations: int | None = typer.Option(None, help="Proxy evaluations (all workers)."),
+    time_limit: str | None = typer.Option(None, "--time-limit", help="Stop after e.g. 10m."),
+    population: int | None = typer.Option(None, help="Evolution: best E kept; NSGA-II size."),
+    seed: int | None = typer.Option(None, help="Random seed (default 0)."),
+    data: str | None = typer.Option(None, help="Proxy data: .npz or image folder (default noise)."),
+    batch_size: int | None = typer.Option(None, "--batch-size", help="Proxy batch size (16)."),
+    batches: int | None = typer.Option(None, help="Proxy batches (2)."),
+    resolution: int | None = typer.Option(None, help="Proxy resolution (min(space, 96))."),
+    table: str | None = typer.Option(None, help="Latency table for the latency budget."),
+    out: Path | None = OUT_OPTION,
+    storage: str | None = typer.Option(None, help="Optuna storage URL (e.g. postgresql://...)."),
+    study_name: str | None = typer.Option(None, "--study-name", help="Study name."),
+    workers: int | None = typer.Option(None, help="Worker processes on this machine."),
+    objectives: str | None = typer.Option(
+        None, help="Multi-objective, e.g. zico,latency@cpu (proxy first)."
+    ),
+    baseline: list[str] | None = BASELINE_OPTION,
+    top_k: int | None = typer.Option(None, "--top-k", help="Rows of top.csv (10)."),
+    no_onnx: bool = typer.Option(False, "--no-onnx", help="Do not export best.onnx."),
+    config: Path | None = CONFIG_OPTION,
+    force: bool = typer.Option(False, "--force", help="Reuse a run dir of another search."),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    from nascli.config import load_run_config, resolve_config
+    from nascli.report import render_table
+    from nascli.search.run import run_search
+
+    yaml_options = load_run_config(config) if config is not None else {}
+    cli_options: dict[str, Any] = {
+        "budgets": budget or None, "space": space, "proxy": proxy, "algo": algo,
+        "iterations": iterations, "time_limit": time_limit, "population": population,
+        "seed": seed, "data": data, "batch_size": batch_size, "batches": batches,
+        "resolution": resolution, "table": table, "out": str(out) if out else None,
+        "storage": storage, "study_name": study_name, "workers": workers,
+        "objectives": objectives, "baselines": baseline or None, "top_k": top_k,
+        "export_onnx": False if no_onnx else None,
+    }  # fmt: skip
+    if "budgets" not in yaml_options and not budget:
+        from nascli.errors import ConfigError
+
+        raise ConfigError("give at least one --budget (e.g. --budget 450MFLOPs)")
+    run_config = resolve_config(yaml_options, cli_options)
+    show = not json_out and sys.stderr.isatty()
+    result = run_search(run_config, force=force, progress=_progress_factory(show))
+    if json_out:
+        emit_json(result.summary)
+        return
+    from nascli.commands.common import stdout_console
+
+    stdout_console.print(render_table(result.summary, result.top, result.baselines))
+    bias = result.summary["bias"]
+    if bias.get("layer_limit"):
+        stderr_console.print(
+            f"bias: {bias.get('top_k_at_layer_limit', 0)}/{bias['top_k']} of the top-k at the "
+            f"{bias['layer_limit']}-layer limit; score~layers "
+            f"ρ={bias.get('spearman_value_vs_layers')}, "
+            f"score~width ρ={bias.get('spearman_value_vs_width')}"
+        )
+    for note in result.summary["notes"]:
+        stderr_console.print(f"note: {note}")
+    stdout_console.print(f"run dir: {result.run_dir}")

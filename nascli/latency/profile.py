@@ -1,0 +1,305 @@
+"""``nascli profile`` and ``tables validate``: build a table on this machine, then check it.
+
+Profiling = enumerate keys (``grid``), measure them (isolated or in context per the device
+profile), save after every chunk/probe (atomic, so an interrupted run resumes with the
+keys it already has), fit the per-family channel models, then time a few whole networks
+to fit the table's scale and overhead. Validation times other random networks end-to-end
+and writes MAPE, ±5/±10 % shares, Spearman and Kendall into the table.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from nascli.errors import ConfigError
+from nascli.latency.devices import DeviceProfile, require_available
+from nascli.latency.estimate import fit_families
+from nascli.latency.grid import GridSpec, profile_keys
+from nascli.latency.measure import (
+    measure_by_regression,
+    measure_in_context,
+    measure_isolated,
+    measure_networks,
+    measure_offset,
+)
+from nascli.latency.predict import Predictor, accuracy_figures, fit_scale_overhead
+from nascli.latency.table import LatencyTable, new_table, now_iso
+from nascli.latency.timing import TimingProtocol, summarize
+
+METHODS = ("isolated", "in_context", "regression")
+FIT_SEED = 1_000_003
+VALIDATION_SEED = 2_000_003
+
+# (what is about to run, total units of work, units done so far) -> a progress callback
+Reporter = Callable[[int, str], None]
+StartStage = Callable[[str, int], Reporter]
+
+
+def _silent_stage(_name: str, _total: int) -> Reporter:
+    return lambda _done, _what: None
+
+
+def random_archs(space, count: int, seed: int) -> list[Any]:
+    """``count`` distinct seeded random architectures."""
+    rng = random.Random(seed)
+    archs: dict[str, Any] = {}
+    for _ in range(count * 50):
+        arch = space.sample(rng)
+        archs.setdefault(arch.canonical, arch)
+        if len(archs) == count:
+            break
+    return list(archs.values())
+
+
+def probe_archs(space, resolution: int, count: int, seed: int) -> list[Any]:
+    """Probe networks for in-context timing; NB201 probes cover every edge op."""
+    if space.name != "nb201":
+        return random_archs(space, count, seed)
+    from nascli.spaces.nb201 import OPS, to_string
+
+    rng = random.Random(seed)
+    archs = []
+    for i in range(count):
+        ops = [OPS[(i + j) % len(OPS)] for j in range(6)]
+        rng.shuffle(ops)
+        archs.append(space.parse(to_string(tuple(ops))))
+    return archs
+
+
+def _merge(entry: dict[str, Any] | None, samples: list[float]) -> dict[str, Any]:
+    """Fold new in-context samples into an entry (count-weighted; min of minima)."""
+    new = {**summarize(samples), "source": "in_context"}
+    if entry is None:
+        return new
+    n_old, n_new = int(entry["n"]), int(new["n"])
+    merged = {"source": "in_context", "n": n_old + n_new}
+    for field in ("median_ms", "p10_ms", "p90_ms"):
+        merged[field] = round((entry[field] * n_old + new[field] * n_new) / (n_old + n_new), 6)
+    merged["min_ms"] = min(entry["min_ms"], new["min_ms"])
+    return merged
+
+
+def profile_table(
+    device: DeviceProfile,
+    space_name: str,
+    resolution: int | None,
+    out: Path,
+    *,
+    protocol: TimingProtocol,
+    grid: GridSpec | None = None,
+    probes: int = 24,
+    fit_nets: int = 5,
+    extra_archs: list[Any] | None = None,
+    resume: bool = True,
+    method: str | None = None,
+    stage: StartStage = _silent_stage,
+) -> LatencyTable:
+    """Measure (or resume) the table of ``space`` on ``device`` and save it to ``out``.
+
+    ``method``: ``isolated`` / ``in_context`` (the device profile's default) or
+    ``regression`` (whole probe networks, for spaces enumerated exactly such as NB201).
+    """
+    from nascli.spaces import get_space
+
+    require_available(device)
+    check_protocol(device, protocol)
+    space = get_space(space_name)
+    resolution = resolution or space.resolution
+    keys, enumeration = profile_keys(space, resolution, grid)
+    for arch in extra_archs or []:
+        if arch.space != space.name:
+            raise ConfigError(f"--arch {arch.canonical} is not in space {space.name!r}")
+        for key in space.layers(arch, resolution=resolution):
+            if key not in keys:
+                keys.append(key)
+    enumeration["keys"] = len(keys)
+    enumeration["extra_archs"] = [a.canonical for a in extra_archs or []]
+
+    method = method or device.measure
+    if method not in METHODS:
+        raise ConfigError(f"--method must be one of {list(METHODS)}, got {method!r}")
+    if method == "regression" and enumeration["method"] != "exact":
+        raise ConfigError(
+            f"--method regression needs a space with few keys (nb201), not {space.name}"
+        )
+    table = _resume_or_new(out, device, space.name, resolution, protocol, resume)
+    if table.entries and table.meta.get("method", method) != method:
+        raise ConfigError(f"{out} was measured with method {table.meta['method']!r}; pass --fresh")
+    table.meta["method"] = method
+    table.meta["enumeration"] = enumeration
+    started = time.perf_counter()
+    spent_before = float(table.meta.get("profiling_seconds", 0.0))
+
+    def save() -> None:
+        table.meta["profiling_seconds"] = round(spent_before + time.perf_counter() - started, 1)
+        table.save(out)
+
+    if method == "regression":
+        table.meta["entry_offset_ms"] = 0.0
+        probe_list = random_archs(space, probes, protocol.seed + 17)
+        report = stage("probe networks", len(probe_list))
+        entries, overhead = measure_by_regression(
+            space.name, probe_list, keys, resolution, device, protocol, progress=report
+        )
+        table.entries = entries
+        table.meta["regression"] = {"probes": len(probe_list), "seed": protocol.seed + 17}
+        table.meta["families"] = {}
+        table.meta["fit"] = {
+            "scale": 1.0,
+            "overhead_ms": round(overhead, 6),
+            "nets": len(probe_list),
+            "method": "overhead = intercept of the per-key regression over probe networks",
+        }
+        table.meta["complete"] = True
+        save()
+        return table
+    if method == "isolated":
+        if "entry_offset_ms" not in table.meta:
+            table.meta["entry_offset_ms"] = round(measure_offset(device, protocol), 6)
+        todo = [k for k in keys if k.to_str() not in table.entries]
+        report = stage("blocks", len(todo))
+
+        def keep(chunk: dict[str, dict[str, Any]]) -> None:
+            table.entries.update(chunk)
+            save()
+
+        measure_isolated(todo, device, protocol, on_chunk=keep, progress=report)
+    else:
+        table.meta["entry_offset_ms"] = 0.0
+        probe_list = probe_archs(space, resolution, probes, protocol.seed)
+        done = int(table.meta.get("in_context", {}).get("probes_done", 0))
+        report = stage("probe networks", max(len(probe_list) - done, 0))
+
+        def keep_probe(index: int, samples: dict[str, list[float]]) -> None:
+            for text, values in samples.items():
+                table.entries[text] = _merge(table.entries.get(text), values)
+            table.meta["in_context"] = {
+                "probes": len(probe_list),
+                "probes_done": index + 1,
+                "probe_seed": protocol.seed,
+                "method": "ORT profiler per-node kernel times mapped to blocks by module path",
+            }
+            save()
+
+        measure_in_context(
+            space.name,
+            probe_list,
+            resolution,
+            device,
+            protocol,
+            on_probe=keep_probe,
+            progress=report,
+            start=done,
+        )
+    values = {text: table.value(text) for text in table.entries}
+    table.meta["families"] = fit_families(values) if enumeration["method"] == "grid" else {}
+    save()
+
+    if fit_nets > 0:
+        fit_archs = random_archs(space, fit_nets, FIT_SEED)
+        report = stage("fit networks", len(fit_archs))
+        stats = measure_networks(
+            space.name, fit_archs, resolution, device, protocol, progress=report
+        )
+        predictor = Predictor(table, fit={"scale": 1.0, "overhead_ms": 0.0})
+        raw = [predictor.predict(a).raw_sum_ms for a in fit_archs]
+        measured = [s[f"{protocol.statistic}_ms"] for s in stats]
+        fit = fit_scale_overhead(raw, measured)
+        table.meta["fit"] = {
+            **{k: round(v, 6) for k, v in fit.items()},
+            "nets": len(fit_archs),
+            "seed": FIT_SEED,
+            "method": "NNLS on relative errors: measured ≈ scale × Σ entries + overhead",
+            "raw_sum_ratio": [
+                round(m / r, 4) if r > 0 else None for m, r in zip(measured, raw, strict=True)
+            ],
+        }
+    else:
+        table.meta["fit"] = {"scale": 1.0, "overhead_ms": 0.0, "nets": 0}
+    table.meta["complete"] = True
+    save()
+    return table
+
+
+def check_protocol(device: DeviceProfile, protocol: TimingProtocol) -> None:
+    """The thread-CPU clock measures latency only for one thread on the CPU provider."""
+    if protocol.clock == "thread_cpu" and (
+        device.intra_op_threads != 1 or device.primary_provider != "CPUExecutionProvider"
+    ):
+        raise ConfigError(
+            f"--clock thread_cpu needs a 1-thread CPU device; {device.name!r} has "
+            f"{device.intra_op_threads} threads on {device.primary_provider}"
+        )
+
+
+def _resume_or_new(
+    out: Path,
+    device: DeviceProfile,
+    space: str,
+    resolution: int,
+    protocol: TimingProtocol,
+    resume: bool,
+) -> LatencyTable:
+    if resume and out.is_file():
+        table = LatencyTable.load(out)
+        same = (
+            table.space == space
+            and table.resolution == resolution
+            and table.meta["device"] == device.to_dict()
+            and table.meta["protocol"] == protocol.to_dict()
+        )
+        if not same:
+            raise ConfigError(
+                f"{out} holds a table of another device, space, resolution or protocol; "
+                "pass --fresh to overwrite it or choose another --out"
+            )
+        return table
+    return new_table(space, resolution, device.to_dict(), protocol.to_dict())
+
+
+def validate_table(
+    table: LatencyTable,
+    device: DeviceProfile,
+    count: int,
+    *,
+    protocol: TimingProtocol | None = None,
+    seed: int = VALIDATION_SEED,
+    stage: StartStage = _silent_stage,
+) -> dict[str, Any]:
+    """Time ``count`` random networks end-to-end, compare with predictions, store figures."""
+    from nascli.spaces import get_space
+
+    require_available(device)
+    protocol = protocol or TimingProtocol.from_dict(table.meta["protocol"])
+    check_protocol(device, protocol)
+    space = get_space(table.space)
+    archs = random_archs(space, count, seed)
+    predictor = Predictor(table)
+    predictions = [predictor.predict(a) for a in archs]
+    report = stage("validation networks", len(archs))
+    stats = measure_networks(space.name, archs, table.resolution, device, protocol, progress=report)
+    measured = [s[f"{protocol.statistic}_ms"] for s in stats]
+    predicted = [p.latency_ms for p in predictions]
+    figures = accuracy_figures(predicted, measured)
+    unfitted = accuracy_figures([p.raw_sum_ms for p in predictions], measured)
+    accuracy = {
+        **figures,
+        "unfitted": unfitted,
+        "statistic": protocol.statistic,
+        "seed": seed,
+        "estimated_networks": sum(p.estimated for p in predictions),
+        "date": now_iso(),
+        "device_profile": device.name,
+        "nets": [
+            {"arch": a.canonical, "measured_ms": round(m, 4), "predicted_ms": round(p, 4)}
+            for a, m, p in zip(archs, measured, predicted, strict=True)
+        ],
+    }
+    table.meta["accuracy"] = accuracy
+    if table.path is not None:
+        table.save(table.path)
+    return accuracy

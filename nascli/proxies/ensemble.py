@@ -1,0 +1,100 @@
+"""Training-free ensembles of proxies: rank aggregation over the population being compared.
+
+AZ-NAS (Lee & Ham, CVPR 2024) combines proxies without any fitting: each proxy ranks the
+population in ascending order (the worst architecture gets rank 1, the best rank N), and
+an architecture's ensemble score is ``Σ_p log(rank_p / N)``. The log makes the sum reward
+architectures that no proxy ranks badly (a product of normalised ranks), and the score of
+an architecture depends on the population, so an ensemble is only defined over a set of
+architectures (``nascli proxies bench``, a search population), never for one network
+alone. Ties share their average rank (``scipy.stats.rankdata``'s default, as in the
+AZ-NAS notebooks). Nothing here looks at ground truth.
+
+On the command line an ensemble is written with ``+``: ``--proxy zico,naswot+synflow``
+asks for ``zico`` alone and for the ensemble of ``naswot`` and ``synflow``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from nascli.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class ProxyItem:
+    """One requested result: a single proxy, or an ensemble of several (``a+b+c``)."""
+
+    components: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return "+".join(self.components)
+
+    @property
+    def is_ensemble(self) -> bool:
+        return len(self.components) > 1
+
+
+def parse_proxy_list(text: str) -> list[ProxyItem]:
+    """``"zico,naswot+synflow"`` → [zico, naswot+synflow]; names are lower-cased."""
+    items: list[ProxyItem] = []
+    for raw in text.split(","):
+        part = raw.strip()
+        if not part:
+            continue
+        names = tuple(n.strip().lower() for n in part.split("+"))
+        if any(not n for n in names):
+            raise ConfigError(f"--proxy: empty name in {part!r}")
+        if len(set(names)) != len(names):
+            raise ConfigError(f"--proxy: ensemble {part!r} repeats a proxy")
+        item = ProxyItem(names)
+        if item not in items:
+            items.append(item)
+    if not items:
+        raise ConfigError("--proxy: give at least one proxy name")
+    return items
+
+
+def component_names(items: Sequence[ProxyItem]) -> list[str]:
+    """Every single proxy the items need, in first-seen order, without duplicates."""
+    seen: dict[str, None] = {}
+    for item in items:
+        for name in item.components:
+            seen.setdefault(name, None)
+    return list(seen)
+
+
+def rank_aggregate(scores: Mapping[str, Sequence[float | None]]) -> list[float | None]:
+    """AZ-NAS aggregation ``Σ_p log(rank_p / N)`` of per-proxy scores of one population.
+
+    ``scores[p][i]`` is proxy ``p``'s score of architecture ``i`` (higher is better), or
+    ``None``/non-finite when it failed. An architecture any component failed on gets
+    ``None``; the others are ranked among themselves (N = how many remain).
+    """
+    from scipy.stats import rankdata
+
+    columns = list(scores.values())
+    if not columns:
+        raise ValueError("rank_aggregate needs at least one proxy")
+    size = len(columns[0])
+    if any(len(c) != size for c in columns):
+        raise ValueError("every proxy must score the same population")
+    valid = [
+        i
+        for i in range(size)
+        if all(c[i] is not None and math.isfinite(float(c[i])) for c in columns)  # type: ignore[arg-type]
+    ]
+    out: list[float | None] = [None] * size
+    if not valid:
+        return out
+    n = len(valid)
+    total = [0.0] * n
+    for column in columns:
+        ranks = rankdata([float(column[i]) for i in valid])  # type: ignore[arg-type]
+        for j, rank in enumerate(ranks):
+            total[j] += math.log(float(rank) / n)
+    for j, i in enumerate(valid):
+        out[i] = total[j]
+    return out

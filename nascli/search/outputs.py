@@ -1,0 +1,243 @@
+"""Turn a finished (or stopped) study into the run dir's outputs and ``summary.json``."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from nascli.arch import Arch
+from nascli.errors import ConfigError, NascliError
+from nascli.report import (
+    Row,
+    bias_report,
+    mean_width,
+    pareto_png,
+    top_csv,
+    top_rows,
+    write_csv,
+    write_json,
+)
+from nascli.search.driver import SearchDriver, redact
+from nascli.search.evolution import pareto_ranks
+
+
+def feasible_rows(driver: SearchDriver, study: Any) -> list[Row]:
+    """One row per distinct evaluated architecture (cached duplicates dropped)."""
+    state = driver.state(study)
+    rows: dict[str, Row] = {}
+    for record in state.trials:
+        if record.state != "COMPLETE" or record.values is None or not record.arch:
+            continue
+        if record.arch in rows:
+            continue
+        info = record.info
+        rows[record.arch] = Row(
+            arch=record.arch,
+            value=float(record.values[0]),
+            scores={k: float(v) for k, v in info.get("scores", {}).items()},
+            macs=int(info.get("macs", 0)),
+            params=int(info.get("params", 0)),
+            layers=int(info.get("layers", 0)),
+            latency_ms={k: float(v) for k, v in (info.get("latency_ms") or {}).items()},
+            trial=record.number,
+            other=tuple(float(v) for v in record.values[1:]),
+        )
+    out = list(rows.values())
+    if len(driver.proxy_names) > 1:
+        _reaggregate(out, driver.proxy_names)
+    signs = [1.0 if o.maximize else -1.0 for o in driver.objectives]
+    if len(signs) > 1 and out:
+        points = [
+            tuple(s * v for s, v in zip(signs, (r.value, *r.other), strict=True)) for r in out
+        ]
+        for row, rank in zip(out, pareto_ranks(points), strict=True):
+            row.pareto = rank == 0
+    for row in out:
+        row.mean_width = mean_width(row.arch)
+    return out
+
+
+def _reaggregate(rows: list[Row], names: list[str]) -> None:
+    """Ensemble values over the final population (AZ-NAS ranks are population-relative)."""
+    from nascli.proxies.ensemble import rank_aggregate
+
+    values = rank_aggregate({n: [r.scores.get(n) for r in rows] for n in names})
+    for row, value in zip(rows, values, strict=True):
+        if value is not None:
+            row.value = value
+
+
+def rejected_points(driver: SearchDriver, study: Any) -> list[tuple[int, dict[str, float]]]:
+    state = driver.state(study)
+    return [
+        (int(r.info.get("macs", 0)), dict(r.info.get("latency_ms") or {}))
+        for r in state.trials
+        if r.state == "PRUNED" and "macs" in r.info
+    ]
+
+
+def score_baselines(
+    driver: SearchDriver, run_dir: Path, population: list[Row]
+) -> tuple[list[Row], list[str]]:
+    """Baselines scored with the search's exact proxy settings (cached in baselines.json)."""
+    from nascli.arch import resolve_arch
+    from nascli.search.run import default_baselines
+
+    notes: list[str] = []
+    if driver.config.baselines is None:
+        chosen = default_baselines(driver)
+    else:
+        chosen = []
+        for ref in driver.config.baselines:
+            arch = resolve_arch(ref, driver.space.name)
+            if arch.space != driver.space.name:
+                raise ConfigError(f"baseline {ref!r} is of space {arch.space!r}")
+            chosen.append((Path(ref).stem if ref.endswith((".yaml", ".yml")) else ref, arch))
+    cache_path = run_dir / "baselines.json"
+    key = driver.config.fingerprint()
+    cache: dict[str, Any] = {}
+    if cache_path.exists():
+        try:
+            loaded = json.loads(cache_path.read_text())
+            cache = loaded.get(key, {}) if isinstance(loaded, dict) else {}
+        except (OSError, json.JSONDecodeError):
+            cache = {}
+    rows = []
+    for name, arch in chosen:
+        entry = cache.get(arch.canonical)
+        if entry is None:
+            scores, seconds, error = driver.score(arch)
+            entry = {"scores": scores, "seconds": seconds, "error": error}
+            cache[arch.canonical] = entry
+        if entry.get("error"):
+            notes.append(f"baseline {name}: proxy failed ({entry['error']})")
+            continue
+        try:
+            facts = driver.constraints.check(arch, always_latency=True)
+        except NascliError as exc:
+            notes.append(f"baseline {name}: {exc}")
+            facts = driver.constraints.check(arch)
+        scores = {k: float(v) for k, v in entry["scores"].items()}
+        if len(driver.proxy_names) > 1:
+            from nascli.search.components import ensemble_value
+
+            value = ensemble_value(
+                [scores[n] for n in driver.proxy_names],
+                [[r.scores[n] for n in driver.proxy_names] for r in population],
+            )
+        else:
+            value = scores[driver.proxy_names[0]]
+        row = Row(
+            arch=arch.canonical, value=value, scores=scores, macs=facts.macs,
+            params=facts.params, layers=facts.layers, latency_ms=dict(facts.latency_ms),
+            name=name,
+        )  # fmt: skip
+        row.mean_width = mean_width(row.arch)
+        if not facts.feasible:
+            notes.append(f"baseline {name} is over budget ({', '.join(facts.over())})")
+        rows.append(row)
+    write_json(cache_path, {key: cache})
+    return rows, notes
+
+
+def layer_limit(driver: SearchDriver) -> int | None:
+    for budget in driver.budgets:
+        if budget.kind == "layers":
+            return int(budget.limit)
+    template = getattr(driver.space, "template", None)
+    if template and getattr(driver.space, "layer_rule", "") == "zen":
+        return 2 + sum(stage.depth.hi for stage in template)
+    return None
+
+
+def write_outputs(
+    driver: SearchDriver, study: Any, run_dir: Path, *, search_seconds: float, start: float
+) -> Any:
+    from nascli.search.run import SearchResult
+
+    config = driver.config
+    state = driver.state(study)
+    rows = feasible_rows(driver, study)
+    top = top_rows(rows, config.top_k)
+    baselines, notes = score_baselines(driver, run_dir, rows)
+    best = top[0] if top else None
+    devices = sorted(driver.latency)
+    files: dict[str, str] = {}
+    best_info: dict[str, Any] | None = None
+    if best is not None:
+        arch = Arch.from_canonical(best.arch)
+        write_text = arch.to_yaml()
+        from nascli.atomic import write_text_atomic
+
+        header = (
+            f"# best of nascli search (trial {best.trial}, "
+            f"{driver.config.proxy} {best.value:.4g})\n"
+        )
+        write_text_atomic(run_dir / "best.yaml", header + write_text)
+        files["best_yaml"] = str(run_dir / "best.yaml")
+        if config.export_onnx:
+            from nascli.export import export_onnx
+
+            try:
+                export_onnx(arch, run_dir / "best.onnx")
+                files["best_onnx"] = str(run_dir / "best.onnx")
+            except NascliError as exc:
+                notes.append(f"best.onnx not written: {exc}")
+        best_info = {**best.as_dict(), "yaml": files["best_yaml"], "onnx": files.get("best_onnx")}
+        best_info["latency_ms"] = best.latency_ms or None
+    write_csv(run_dir / "top.csv", top_csv(top, driver.proxy_names, devices))
+    files["top_csv"] = str(run_dir / "top.csv")
+    title = (
+        f"{config.space} · {config.proxy} · {config.algo} · "
+        f"{', '.join(config.budgets)} · {state.done} evaluated"
+    )
+    pareto_png(
+        run_dir / "pareto.png", rows, rejected_points(driver, study), baselines, best,
+        driver.budgets, devices, title,
+    )  # fmt: skip
+    files["pareto_png"] = str(run_dir / "pareto.png")
+    proxy_seconds = sum(float(r.info.get("proxy_seconds", 0.0)) for r in state.trials)
+    summary: dict[str, Any] = {
+        "run_dir": str(run_dir),
+        "space": config.space,
+        "algo": config.algo,
+        "best": best_info,
+        "proxy": {
+            "name": config.proxy,
+            "components": driver.proxy_names,
+            "resolution": driver.resolution,
+            "batch_size": config.batch_size,
+            "batches": config.batches,
+            "data": driver.data.description,
+            "seed": config.seed,
+        },
+        "budgets": [b.as_dict() for b in driver.budgets],
+        "objectives": [{"name": o.name, "direction": o.direction} for o in driver.objectives],
+        "latency_devices": devices,
+        "latency_tables": {d: m.path for d, m in driver.latency.items()},
+        "trials": {
+            "done": state.done,
+            "feasible": state.feasible,
+            "failed": state.failed,
+            "rejected": state.rejected,
+            "cached": state.cached,
+            "total": len(state.trials),
+            "iterations": config.iterations,
+        },
+        "seconds": round(time.perf_counter() - start, 3),
+        "search_seconds": round(search_seconds, 3),
+        "proxy_seconds_total": round(proxy_seconds, 3),
+        "baselines": [b.as_dict() for b in baselines],
+        "top": [r.as_dict() for r in top],
+        "pareto": [r.as_dict() for r in rows if r.pareto] if len(driver.objectives) > 1 else None,
+        "bias": bias_report(top, rows, layer_limit(driver)),
+        "study": {"name": driver.study_name, "storage": redact(driver.storage_url)},
+        "files": files,
+        "notes": notes,
+    }
+    files["summary_json"] = str(run_dir / "summary.json")
+    summary["seconds"] = round(time.perf_counter() - start, 3)
+    write_json(run_dir / "summary.json", summary)
+    return SearchResult(summary, top, baselines, run_dir)

@@ -1,0 +1,137 @@
+"""A whole search run: run dir, study, workers, progress, baselines, outputs.
+
+The run directory is the unit a user sees: ``config.yaml`` (resolved), ``study.db`` (unless
+``--storage``), ``top.csv``, ``best.yaml``, ``best.onnx``, ``pareto.png``, ``summary.json``,
+``baselines.json`` (baseline scores, cached so a resumed run does not redo them).
+A run dir holding another search's config is refused unless ``--force``; the default study
+name is the config's fingerprint, so even a forced run never mixes trials of two searches.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nascli.arch import Arch
+from nascli.config import SearchConfig, default_out_dir, read_resolved, write_resolved
+from nascli.errors import ConfigError
+from nascli.report import Row
+from nascli.search.driver import (
+    SearchDriver,
+    SearchState,
+    configure_threads,
+    fail_stale_running,
+    join_workers,
+    redact,
+    start_workers,
+    storage_url_for,
+)
+
+ProgressHook = Callable[[SearchState], None]
+
+
+@dataclass
+class SearchResult:
+    summary: dict[str, Any]
+    top: list[Row]
+    baselines: list[Row]
+    run_dir: Path
+
+
+def prepare_run_dir(config: SearchConfig, force: bool) -> Path:
+    """Create/check the run dir; refuse one that holds a different search (unless forced)."""
+    run_dir = Path(config.out) if config.out else default_out_dir(config)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create run dir {run_dir}: {exc.strerror or exc}") from None
+    if not os.access(run_dir, os.W_OK):
+        raise ConfigError(f"run dir {run_dir} is not writable")
+    existing = run_dir / "config.yaml"
+    if existing.exists() and not force:
+        try:
+            from nascli.config import resolve_config
+
+            old = resolve_config(read_resolved(existing))
+        except ConfigError:
+            raise ConfigError(
+                f"{run_dir} holds an unreadable config.yaml; use another --out or --force"
+            ) from None
+        if old.identity() != config.identity():
+            diff = sorted(k for k in old.identity() if old.identity()[k] != config.identity()[k])
+            raise ConfigError(
+                f"{run_dir} holds a different search (differs in {', '.join(diff)}); "
+                "use another --out, or --force to start a new study there"
+            )
+    return run_dir
+
+
+def check_inputs(config: SearchConfig) -> None:
+    """Every name and budget checked before anything is created on disk."""
+    from nascli.budget import known_devices, parse_budgets
+    from nascli.search.components import resolve_proxies
+    from nascli.search.driver import parse_objectives
+    from nascli.spaces import get_space
+
+    get_space(config.space)
+    devices = known_devices()
+    parse_budgets(config.budgets, devices)
+    parse_objectives(config, devices)
+    resolve_proxies(config.proxy)
+
+
+def run_search(
+    config: SearchConfig,
+    *,
+    force: bool = False,
+    progress: Callable[[int], Any] | None = None,
+) -> SearchResult:
+    """Run (or resume) a search and write every output; ``progress(total)`` → per-trial hook."""
+    start = time.perf_counter()
+    check_inputs(config)
+    run_dir = prepare_run_dir(config, force)
+    study_name = config.study_name or f"nascli-{config.fingerprint()}"
+    storage_url = storage_url_for(config, run_dir)
+    configure_threads(config.workers)
+    driver = SearchDriver(config, study_name=study_name, storage_url=storage_url, worker=0)
+    study = driver.open_study()
+    write_resolved(
+        config,
+        run_dir / "config.yaml",
+        extra={"study_name": study_name, "storage": redact(storage_url)},
+    )
+    if not config.storage:
+        fail_stale_running(study)  # a local run dir: RUNNING trials are from a killed run
+    hook = progress(config.iterations) if progress is not None else None
+    if hook is not None:
+        hook(driver.state(study))
+    processes = start_workers(config, study_name, storage_url) if config.workers > 1 else []
+    try:
+        driver.run(study, iterations=config.iterations, timeout=config.time_limit, on_trial=hook)
+    finally:
+        if processes:
+            join_workers(processes)
+    search_seconds = time.perf_counter() - start
+    from nascli.search.outputs import write_outputs
+
+    return write_outputs(driver, study, run_dir, search_seconds=search_seconds, start=start)
+
+
+def default_baselines(driver: SearchDriver) -> list[tuple[str, Arch]]:
+    """Shipped ``configs/archs/*.yaml`` of the search's space that fit every budget."""
+    from nascli.arch import Arch, read_yaml_file
+    from nascli.paths import config_dir
+
+    out = []
+    for path in sorted((config_dir() / "archs").glob("*.yaml")):
+        data = read_yaml_file(path)
+        if not isinstance(data, dict) or data.get("space") != driver.space.name:
+            continue
+        arch = Arch.from_dict(data, source=str(path))
+        if driver.constraints.check(arch).feasible:
+            out.append((path.stem, arch))
+    return out

@@ -1,0 +1,200 @@
+"""`nascli search`: hard budgets, caching, failures as FAIL trials, outputs, resume, refusal.
+
+Searches here run on NAS-Bench-201 with the analytic ``params``/``flops`` proxies (real
+proxies, milliseconds per cell), so the driver, storage and reports are what is exercised.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from nascli.cli import app
+from nascli.config import load_run_config, resolve_config
+from nascli.errors import ConfigError
+from nascli.search.driver import SearchDriver, storage_url_for
+
+runner = CliRunner()
+
+
+def _driver(tmp_path: Path, **options) -> SearchDriver:
+    base = {"space": "nb201", "proxy": "params", "budgets": ["60MFLOPs"], "iterations": 12,
+            "out": str(tmp_path), "export_onnx": False}  # fmt: skip
+    base.update(options)
+    config = resolve_config(base)
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    return SearchDriver(config, study_name="t", storage_url=storage_url_for(config, tmp_path))
+
+
+class Recording:
+    """The real ``params`` proxy, remembering every architecture it was asked to score."""
+
+    def __init__(self, inner, fail_above_params: int | None = None) -> None:
+        self.inner = inner
+        self.name, self.cost = inner.name, inner.cost
+        self.needs_data, self.needs_labels = inner.needs_data, inner.needs_labels
+        self.seen: list[str] = []
+        self.fail_above = fail_above_params
+
+    def score(self, candidate, batches) -> float:
+        self.seen.append(candidate.arch.canonical)
+        value = self.inner.score(candidate, batches)
+        if self.fail_above is not None and value > self.fail_above:
+            raise MemoryError("simulated out of memory on a large net")
+        return value
+
+
+@pytest.mark.parametrize("algo", ["evolution", "tpe", "random"])
+def test_over_budget_candidates_never_reach_the_proxy(tmp_path: Path, algo: str) -> None:
+    driver = _driver(tmp_path, algo=algo, iterations=15)
+    recorder = Recording(driver.proxies["params"])
+    driver.proxies["params"] = recorder
+    study = driver.open_study()
+    driver.run(study, iterations=15, timeout=None)
+    state = driver.state(study)
+    assert state.done >= 15
+    assert state.rejected > 0, "60 MMACs must reject part of NB201"
+    from nascli.arch import Arch
+    from nascli.spaces import get_space
+
+    space = get_space("nb201")
+    assert recorder.seen
+    for canonical in recorder.seen:
+        assert space.cost(Arch.from_canonical(canonical)).macs <= 60e6
+    assert len(recorder.seen) == len(set(recorder.seen)), "a cached net was scored twice"
+    for record in state.trials:
+        if record.state == "COMPLETE":
+            assert record.info["macs"] <= 60e6
+            assert record.values[0] == pytest.approx(
+                space.cost(Arch.from_canonical(record.arch)).params
+            )
+
+
+def test_proxy_failures_are_failed_trials_not_crashes(tmp_path: Path) -> None:
+    driver = _driver(tmp_path, budgets=["200MFLOPs"], algo="random", iterations=20)
+    driver.proxies["params"] = Recording(driver.proxies["params"], fail_above_params=600_000)
+    study = driver.open_study()
+    driver.run(study, iterations=20, timeout=None)
+    state = driver.state(study)
+    assert state.failed > 0 and state.feasible > 0
+    assert state.done == state.failed + state.feasible
+    failed = [r for r in state.trials if r.state == "FAIL"]
+    assert all("out of memory" in r.info["error"] for r in failed)
+
+
+def test_evolution_is_seeded_and_reproducible(tmp_path: Path) -> None:
+    sequences = []
+    for run in ("a", "b"):
+        driver = _driver(tmp_path / run, iterations=10, seed=3)
+        study = driver.open_study()
+        driver.run(study, iterations=10, timeout=None)
+        sequences.append([r.arch for r in driver.state(study).trials])
+    assert sequences[0] == sequences[1]
+    other = _driver(tmp_path / "c", iterations=10, seed=4)
+    study = other.open_study()
+    other.run(study, iterations=10, timeout=None)
+    assert [r.arch for r in other.state(study).trials] != sequences[0]
+
+
+def test_config_yaml_unknown_keys_and_cli_override(tmp_path: Path) -> None:
+    path = tmp_path / "run.yaml"
+    path.write_text("space: nb201\nbudget: [60MFLOPs]\nbatch-size: 8\nitertions: 5\nfoo: 1\n")
+    with pytest.raises(ConfigError, match=r"unknown keys \['foo', 'itertions'\]"):
+        load_run_config(path)
+    path.write_text("space: nb201\nbudget: [60MFLOPs]\nbatch-size: 8\niterations: 5\n")
+    config = resolve_config(load_run_config(path), {"iterations": 7, "seed": None})
+    assert (config.iterations, config.batch_size, config.seed) == (7, 8, 0)
+    assert config.budgets == ("60MFLOPs",)
+
+
+def _search(tmp_path: Path, *extra: str) -> tuple[int, dict]:
+    args = ["search", "--space", "nb201", "--proxy", "params", "--budget", "60MFLOPs",
+            "--iterations", "12", "--out", str(tmp_path / "run"), "--no-onnx", "--json",
+            *extra]  # fmt: skip
+    result = runner.invoke(app, args)
+    if result.exit_code != 0:
+        return result.exit_code, {"output": result.output}
+    return 0, json.loads(result.stdout)
+
+
+def test_cli_outputs_resume_and_refusal(tmp_path: Path) -> None:
+    code, summary = _search(tmp_path)
+    assert code == 0, summary
+    run = tmp_path / "run"
+    for name in ("config.yaml", "study.db", "top.csv", "best.yaml", "pareto.png", "summary.json"):
+        assert (run / name).exists(), name
+    assert summary["trials"]["done"] == 12
+    assert summary["proxy"] == {
+        "name": "params", "components": ["params"], "resolution": 32, "batch_size": 16,
+        "batches": 2, "data": "Gaussian N(0,1), random labels", "seed": 0,
+    }  # fmt: skip
+    best = summary["best"]
+    assert best["macs"] <= 60e6 and best["value"] == max(r["value"] for r in summary["top"])
+    from nascli.arch import resolve_arch
+
+    assert resolve_arch(str(run / "best.yaml")).canonical == best["canonical"]
+    lines = (run / "top.csv").read_text().splitlines()
+    assert lines[0].startswith("rank,canonical,value,params,macs,params,layers")
+    assert len(lines) == 1 + min(10, summary["trials"]["feasible"])
+    resolved = (run / "config.yaml").read_text()
+    for option in ("space: nb201", "iterations: 12", "algo: evolution", "batch_size: 16"):
+        assert option in resolved
+    # same command again: resumes, nothing redone
+    code, again = _search(tmp_path)
+    assert code == 0 and again["trials"]["total"] == summary["trials"]["total"]
+    # more iterations: continues the same study
+    code, more = _search(tmp_path, "--iterations", "16")
+    assert code == 0 and more["trials"]["done"] == 16
+    # another search in the same dir is refused, unless --force
+    code, refused = _search(tmp_path, "--seed", "1")
+    assert code == 2 and "different search" in refused["output"]
+    code, forced = _search(tmp_path, "--seed", "1", "--force")
+    assert code == 0 and forced["study"]["name"] != more["study"]["name"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--algo", "annealing"], "unknown algorithm"),
+        (["--proxy", "zicoo"], "zico"),
+        (["--space", "nb202"], "unknown search space"),
+        (["--storage", "postgresql://u:secret@127.0.0.1:1/db"], "storage"),
+        (["--budget", "1MFLOPs"], "no architecture"),
+    ],
+)
+def test_bad_input_exits_2(tmp_path: Path, args: list[str], message: str) -> None:
+    base = ["search", "--space", "nb201", "--proxy", "params", "--iterations", "3",
+            "--out", str(tmp_path / "r"), "--no-onnx"]  # fmt: skip
+    if "--budget" not in args:
+        base += ["--budget", "60MFLOPs"]
+    result = runner.invoke(app, base + args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "secret" not in result.output
+
+
+def test_unwritable_run_dir(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = runner.invoke(
+        app,
+        ["search", "--space", "nb201", "--proxy", "params", "--budget", "60MFLOPs",
+         "--out", str(blocker / "sub")],
+    )  # fmt: skip
+    assert result.exit_code == 2 and "cannot create run dir" in result.output
+
+
+def test_baselines_scored_with_identical_settings(tmp_path: Path) -> None:
+    code, summary = _search(tmp_path, "--baseline", "nb201:13714", "--baseline", "nb201:0")
+    assert code == 0, summary
+    names = {b["name"] for b in summary["baselines"]}
+    assert names == {"nb201:13714", "nb201:0"}
+    from nascli.arch import resolve_arch
+    from nascli.spaces import get_space
+
+    for base in summary["baselines"]:
+        arch = resolve_arch(base["canonical"])
+        assert base["value"] == get_space("nb201").cost(arch).params
