@@ -198,3 +198,34 @@ def test_baselines_scored_with_identical_settings(tmp_path: Path) -> None:
     for base in summary["baselines"]:
         arch = resolve_arch(base["canonical"])
         assert base["value"] == get_space("nb201").cost(arch).params
+
+
+def test_latency_budget_and_pareto_front(tmp_path: Path) -> None:
+    """A latency budget priced from the shipped NB201 CPU table, proxy ↑ vs latency ↓."""
+    from nascli.arch import resolve_arch
+    from nascli.latency.predict import Predictor
+    from nascli.latency.table import LatencyTable
+
+    table_path = Path(__file__).resolve().parents[1] / "latency_tables" / "cpu" / "nb201-32.json"
+    predictor = Predictor(LatencyTable.load(table_path))
+    result = runner.invoke(
+        app,
+        ["search", "--space", "nb201", "--proxy", "params", "--algo", "nsga2",
+         "--budget", "2.2ms@cpu", "--objectives", "params,latency@cpu",
+         "--iterations", "20", "--out", str(tmp_path / "run"), "--json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["trials"]["rejected"] > 0, "2.2 ms must reject part of NB201"
+    front = summary["pareto"]
+    assert front
+    for row in summary["top"] + front:
+        latency = predictor.predict(resolve_arch(row["canonical"])).latency_ms
+        assert latency <= 2.2 + 1e-9
+        assert row["latency_ms"]["cpu"] == pytest.approx(latency)
+    points = [(row["value"], row["latency_ms"]["cpu"]) for row in front]
+    for value, latency in points:
+        dominated = any(
+            v >= value and t <= latency and (v > value or t < latency) for v, t in points
+        )
+        assert not dominated
