@@ -31,7 +31,7 @@ ALGOS = ("evolution", "tpe", "nsga2", "random")
 LOW_COST_RESOLUTION = 96  # proxy-time resolution cap (a space at <= 96 px keeps its own)
 LOW_COST_BATCH_SIZE = 16
 LOW_COST_BATCHES = 2  # ZiCo's N = 2 gradient batches
-DEFAULT_ITERATIONS = 400  # proxy evaluations; ~5 min for ZiCo at the low-cost fidelity here
+DEFAULT_ITERATIONS = 200  # proxy evaluations: the default search fits in 10 min on 2 cores (README)
 DEFAULT_POPULATION = 64  # evolution keeps the best E; NSGA-II population size
 DEFAULT_SEED = 0
 DEFAULT_TOP_K = 10
