@@ -305,15 +305,8 @@ class MacroSpace:
         stem, head = _STEM_RE.fullmatch(parts[0]), _HEAD_RE.fullmatch(parts[-1])
         if stem is None or head is None:
             raise ConfigError(f"malformed {self.name} architecture {body!r} (stem/head)")
-        blocks = []
-        for part in parts[1:-1]:
-            match = _BLOCK_RE.fullmatch(part)
-            if match is None:
-                raise ConfigError(f"malformed block {part!r} in {self.name} architecture")
-            kind, *numbers = match.groups()
-            k, e, w, b, s, d = (int(x) for x in numbers)
-            blocks.append(Block(kind, k, e, w, s, b, d))
-        return MacroGenome(int(stem.group(1)), tuple(blocks), int(head.group(1)))
+        blocks = tuple(_parse_block(part, self.name) for part in parts[1:-1])
+        return MacroGenome(int(stem.group(1)), blocks, int(head.group(1)))
 
     def genome(self, arch: Arch) -> MacroGenome:
         if arch.space != self.name:
@@ -549,7 +542,7 @@ class MacroSpace:
     def _cost_uncached(self, body: str, size: int) -> Cost:
         genome = self._parse_body(body)
         stem_keys = self._stem_keys(genome.stem, size)
-        total = network_cost(list(stem_keys))
+        total = _keys_cost(stem_keys)
         macs, params, peak, weight_layers = (
             total.macs, total.params, total.peak_activation_bytes, total.layers,
         )  # fmt: skip
@@ -559,7 +552,7 @@ class MacroSpace:
             macs, params, weight_layers = macs + b_macs, params + b_params, weight_layers + b_layers
             peak = max(peak, b_peak)
             channels = block.width
-        head = network_cost(list(self._head_keys(channels, genome.head, size)))
+        head = _keys_cost(self._head_keys(channels, genome.head, size))
         if self.layer_rule == "zen":
             layers = 2 + sum(block.depth for block in genome.blocks)
         else:
@@ -621,6 +614,23 @@ class MacroSpace:
             "layer_rule": self.layer_rule,
             "initial": self.initial().canonical,
         }
+
+
+@lru_cache(maxsize=65536)
+def _parse_block(part: str, space: str) -> Block:
+    """One encoded block (cached: searches see the same blocks in many architectures)."""
+    match = _BLOCK_RE.fullmatch(part)
+    if match is None:
+        raise ConfigError(f"malformed block {part!r} in {space} architecture")
+    kind, *numbers = match.groups()
+    k, e, w, b, s, d = (int(x) for x in numbers)
+    return Block(kind, k, e, w, s, b, d)
+
+
+@lru_cache(maxsize=65536)
+def _keys_cost(keys: tuple[LayerKey, ...]) -> Cost:
+    """``network_cost`` of a few keys (stems and heads), cached."""
+    return network_cost(list(keys))
 
 
 @lru_cache(maxsize=65536)
