@@ -551,18 +551,9 @@ def tables_validate(
 
 
 def _profile_dict(device: dict[str, Any]) -> dict[str, Any]:
-    allowed = (
-        "name",
-        "description",
-        "providers",
-        "session",
-        "precision",
-        "batch_size",
-        "measure",
-        "io_binding",
-        "host_arch",
-    )
-    return {k: v for k, v in device.items() if k in allowed}
+    from nascli.latency.devices import PROFILE_KEYS
+
+    return {k: v for k, v in device.items() if k in PROFILE_KEYS}
 
 
 @tables_app.command("import")

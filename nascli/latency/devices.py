@@ -39,6 +39,20 @@ PROVIDER_PACKAGES = {
 }
 
 
+PROFILE_KEYS = (
+    "name",
+    "description",
+    "providers",
+    "session",
+    "precision",
+    "batch_size",
+    "measure",
+    "io_binding",
+    "host_arch",
+)
+"""The keys a device profile (YAML or a table's ``device`` record) may have."""
+
+
 @dataclass(frozen=True)
 class Provider:
     name: str
@@ -95,17 +109,7 @@ class DeviceProfile:
         """Validate a profile mapping; every bad key is named."""
         if not isinstance(data, dict):
             raise ConfigError(f"{source}: a device profile must be a mapping")
-        allowed = {
-            "name",
-            "description",
-            "providers",
-            "session",
-            "precision",
-            "batch_size",
-            "measure",
-            "io_binding",
-            "host_arch",
-        }
+        allowed = set(PROFILE_KEYS)
         unknown = sorted(set(data) - allowed)
         if unknown:
             raise ConfigError(f"{source}: unknown keys {unknown}; allowed: {sorted(allowed)}")
