@@ -76,13 +76,6 @@ def block_cost(key: LayerKey) -> BlockCost:
     return _COSTERS[key.op](key)
 
 
-def _shortcut(key: LayerKey, ho: int, wo: int) -> tuple[int, int]:
-    """MACs and params of a unit's shortcut (projection = 1×1 conv with bias + BN)."""
-    if key.residual != "proj":
-        return 0, 0
-    return key.cin * key.cout * ho * wo, key.cin * key.cout + key.cout + 2 * key.cout
-
-
 def _held(key: LayerKey) -> int:
     """Values of the block input kept alive for the residual addition."""
     return key.cin * key.h * key.w if key.residual != "none" else 0
@@ -103,61 +96,82 @@ def _maxpool(key: LayerKey) -> BlockCost:
     return BlockCost(0, 0, key.cin * key.h * key.w + key.cout * key.h_out * key.w_out, 0)
 
 
-def _ir(key: LayerKey) -> BlockCost:
-    ho, wo = key.h_out, key.w_out
-    hw_in, hw_out = key.h * key.w, ho * wo
-    k2 = key.kernel * key.kernel
-    width = key.mid if key.mid > 0 else key.cin
-    held = _held(key)
-    macs = params = 0
-    peaks = []
-    if key.mid > 0:
-        macs += key.cin * key.mid * hw_in
-        params += key.cin * key.mid + 2 * key.mid
-        peaks.append(key.cin * hw_in + key.mid * hw_in + held)
-    macs += width * k2 * hw_out
-    params += width * k2 + 2 * width
-    peaks.append(width * hw_in + width * hw_out + held)
-    macs += width * key.cout * hw_out
-    params += width * key.cout + 2 * key.cout
-    peaks.append(width * hw_out + key.cout * hw_out + held)
-    sc_macs, sc_params = _shortcut(key, ho, wo)
-    layers = 3 if key.mid > 0 else 2
-    return BlockCost(macs + sc_macs, params + sc_params, max(peaks), layers)
+@lru_cache(maxsize=65536)
+def ir_unit_cost(
+    cin: int, cout: int, kernel: int, hw_in: int, hw_out: int, mid: int, residual: str
+) -> tuple[int, int, int, int]:
+    """(MACs, params, peak values, weight layers) of one ``ir`` unit, from plain integers.
+
+    The macro spaces call this directly when costing a whole block, so a search does not
+    build a ``LayerKey`` per unit; ``_ir`` (the per-key path) calls it too, so both agree.
+    """
+    k2 = kernel * kernel
+    width = mid if mid > 0 else cin
+    held = cin * hw_in if residual != "none" else 0
+    macs = width * k2 * hw_out + width * cout * hw_out
+    params = width * k2 + 2 * width + width * cout + 2 * cout
+    # Live values: depthwise in+out, then projection in+out (+ the held block input).
+    peak = width * hw_in + width * hw_out
+    project = width * hw_out + cout * hw_out
+    if project > peak:
+        peak = project
+    layers = 2
+    if mid > 0:
+        macs += cin * mid * hw_in
+        params += cin * mid + 2 * mid
+        expand = cin * hw_in + mid * hw_in
+        if expand > peak:
+            peak = expand
+        layers = 3
+    if residual == "proj":  # 1×1 conv with bias + BN on the shortcut
+        macs += cin * cout * hw_out
+        params += cin * cout + 3 * cout
+    return macs, params, peak + held, layers
 
 
-def _basic(key: LayerKey) -> BlockCost:
-    ho, wo = key.h_out, key.w_out
-    hw_out = ho * wo
-    k2 = key.kernel * key.kernel
-    held = _held(key)
-    macs = key.cin * k2 * key.mid * hw_out + key.mid * k2 * key.cout * hw_out
-    params = key.cin * k2 * key.mid + 2 * key.mid + key.mid * k2 * key.cout + 2 * key.cout
-    peak = max(
-        key.cin * key.h * key.w + key.mid * hw_out + held,
-        key.mid * hw_out + key.cout * hw_out + held,
+@lru_cache(maxsize=65536)
+def basic_unit_cost(
+    cin: int, cout: int, kernel: int, hw_in: int, hw_out: int, mid: int, residual: str
+) -> tuple[int, int, int, int]:
+    """(MACs, params, peak values, weight layers) of one ResNet ``basic`` unit."""
+    k2 = kernel * kernel
+    held = cin * hw_in if residual != "none" else 0
+    macs = cin * k2 * mid * hw_out + mid * k2 * cout * hw_out
+    params = cin * k2 * mid + 2 * mid + mid * k2 * cout + 2 * cout
+    peak = max(cin * hw_in + mid * hw_out, mid * hw_out + cout * hw_out) + held
+    if residual == "proj":
+        macs += cin * cout * hw_out
+        params += cin * cout + 3 * cout
+    return macs, params, peak, 2
+
+
+@lru_cache(maxsize=65536)
+def bottleneck_unit_cost(
+    cin: int, cout: int, kernel: int, hw_in: int, hw_out: int, mid: int, residual: str
+) -> tuple[int, int, int, int]:
+    """(MACs, params, peak values, weight layers) of one ResNet ``bottleneck`` unit."""
+    k2 = kernel * kernel
+    held = cin * hw_in if residual != "none" else 0
+    macs = cin * mid * hw_in + mid * k2 * mid * hw_out + mid * cout * hw_out
+    params = cin * mid + 2 * mid + mid * k2 * mid + 2 * mid + mid * cout + 2 * cout
+    peak = (
+        max(cin * hw_in + mid * hw_in, mid * hw_in + mid * hw_out, mid * hw_out + cout * hw_out)
+        + held
     )
-    sc_macs, sc_params = _shortcut(key, ho, wo)
-    return BlockCost(macs + sc_macs, params + sc_params, peak, 2)
+    if residual == "proj":
+        macs += cin * cout * hw_out
+        params += cin * cout + 3 * cout
+    return macs, params, peak, 3
 
 
-def _bottleneck(key: LayerKey) -> BlockCost:
-    ho, wo = key.h_out, key.w_out
-    hw_in, hw_out = key.h * key.w, ho * wo
-    k2 = key.kernel * key.kernel
-    held = _held(key)
-    macs = key.cin * key.mid * hw_in + key.mid * k2 * key.mid * hw_out + key.mid * key.cout * hw_out
-    params = (
-        key.cin * key.mid + 2 * key.mid + key.mid * k2 * key.mid + 2 * key.mid
-        + key.mid * key.cout + 2 * key.cout
-    )  # fmt: skip
-    peak = max(
-        key.cin * hw_in + key.mid * hw_in + held,
-        key.mid * hw_in + key.mid * hw_out + held,
-        key.mid * hw_out + key.cout * hw_out + held,
+UNIT_COSTS = {"ir": ir_unit_cost, "basic": basic_unit_cost, "bottleneck": bottleneck_unit_cost}
+
+
+def _unit(key: LayerKey) -> BlockCost:
+    hw_in, hw_out = key.h * key.w, key.h_out * key.w_out
+    return BlockCost(
+        *UNIT_COSTS[key.op](key.cin, key.cout, key.kernel, hw_in, hw_out, key.mid, key.residual)
     )
-    sc_macs, sc_params = _shortcut(key, ho, wo)
-    return BlockCost(macs + sc_macs, params + sc_params, peak, 3)
 
 
 def _pool_fc(key: LayerKey) -> BlockCost:
@@ -208,9 +222,9 @@ def _nb201_head(key: LayerKey) -> BlockCost:
 _COSTERS = {
     "conv": _conv,
     "maxpool": _maxpool,
-    "ir": _ir,
-    "basic": _basic,
-    "bottleneck": _bottleneck,
+    "ir": _unit,
+    "basic": _unit,
+    "bottleneck": _unit,
     "pool_fc": _pool_fc,
     "nb201_conv": _nb201_conv,
     "nb201_pool": _nb201_free,

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from torch.utils.flop_counter import FlopCounterMode
 
 from nascli.arch import resolve_arch
+from nascli.cost import network_cost
 from nascli.spaces import get_space
 
 from .conftest import REPO, shared_file
@@ -77,3 +78,29 @@ def test_resolution_changes_macs_but_not_params() -> None:
     assert small.params == full.params
     assert small.macs < full.macs / 3
     assert small.peak_activation_bytes < full.peak_activation_bytes
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    seed=st.integers(0, 10**6),
+    space_name=st.sampled_from(["mobilenet-imagenet", "resnet-imagenet"]),
+    resolution=st.sampled_from([32, 97, 160, 224]),
+    mutations=st.integers(0, 3),
+)
+def test_closed_form_block_cost_equals_sum_over_expanded_units(
+    seed: int, space_name: str, resolution: int, mutations: int
+) -> None:
+    """``space.cost`` multiplies repeated units without building them; it must equal the
+    unit-by-unit sum over ``layers()`` (the keys the latency tables and the builder use)."""
+    space = get_space(space_name)
+    rng = random.Random(seed)
+    arch = space.sample(rng)
+    for _ in range(mutations):
+        arch = space.mutate(arch, rng)
+    fast = space.cost(arch, resolution=resolution)
+    slow = network_cost(space.layers(arch, resolution=resolution))
+    assert (fast.macs, fast.params, fast.peak_activation_bytes) == (
+        slow.macs,
+        slow.params,
+        slow.peak_activation_bytes,
+    )

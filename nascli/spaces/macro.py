@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import random
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from nascli.arch import Arch
-from nascli.cost import BYTES_PER_VALUE, Cost, block_cost, network_cost
+from nascli.cost import BYTES_PER_VALUE, UNIT_COSTS, Cost, ir_unit_cost, network_cost
 from nascli.errors import ConfigError
 from nascli.layers import LayerKey
 
@@ -43,9 +43,12 @@ _USES_BOTTLENECK = ("idw", "basic", "bottleneck")
 _WIDTH_SCALES = (0.5, 2 / 3, 0.8, 1.25, 1.5, 2.0)
 
 
-@dataclass(frozen=True, slots=True)
-class Block:
-    """One searchable block of a macro network."""
+class Block(NamedTuple):
+    """One searchable block of a macro network.
+
+    A NamedTuple (hashing and construction in C): blocks are cache keys of the per-block
+    cost, and a search builds and hashes millions of them.
+    """
 
     type: str
     kernel: int
@@ -125,6 +128,7 @@ class StageTemplate:
 _BLOCK_RE = re.compile(r"(idw|ir|basic|bottleneck)k(\d+)e(\d+)w(\d+)b(\d+)s(\d+)d(\d+)")
 _STEM_RE = re.compile(r"stem(\d+)")
 _HEAD_RE = re.compile(r"head(\d+)")
+_GENOME_MEMO_SIZE = 65536
 _BLOCK_FIELDS = ("type", "kernel", "expansion", "width", "stride", "bottleneck", "depth")
 _ARCH_META_KEYS = ("name", "description", "source", "reference")
 
@@ -182,9 +186,11 @@ class MacroSpace:
         self.template = template
         self.layer_rule = layer_rule
         self._initial_raw = initial
-        self._parse_body = lru_cache(maxsize=4096)(self._parse_body_uncached)
+        self._genomes: dict[str, MacroGenome] = {}
         self._layers_cached = lru_cache(maxsize=4096)(self._layers_uncached)
         self._cost_cached = lru_cache(maxsize=65536)(self._cost_uncached)
+        self._stem_cost = lru_cache(maxsize=4096)(self._stem_cost_uncached)
+        self._head_cost = lru_cache(maxsize=65536)(self._head_cost_uncached)
 
     # ------------------------------------------------------------------ config
     @classmethod
@@ -298,6 +304,23 @@ class MacroSpace:
         self.validate(arch)
         return arch
 
+    def _parse_body(self, body: str) -> MacroGenome:
+        """The genome of ``body``: remembered from ``make`` or an earlier parse, else parsed.
+
+        Every architecture a search proposes comes from ``make`` (sample, mutate, suggest),
+        so costing it needs no string parsing at all.
+        """
+        genome = self._genomes.get(body)
+        if genome is None:
+            genome = self._parse_body_uncached(body)
+            self._remember(body, genome)
+        return genome
+
+    def _remember(self, body: str, genome: MacroGenome) -> None:
+        if len(self._genomes) >= _GENOME_MEMO_SIZE:  # bounded: drop the oldest entry
+            del self._genomes[next(iter(self._genomes))]
+        self._genomes[body] = genome
+
     def _parse_body_uncached(self, body: str) -> MacroGenome:
         parts = body.split("|")
         if len(parts) < 3:
@@ -314,7 +337,9 @@ class MacroSpace:
         return self._parse_body(arch.body)
 
     def make(self, genome: MacroGenome) -> Arch:
-        return Arch(self.name, genome.encode())
+        body = genome.encode()
+        self._remember(body, genome)
+        return Arch(self.name, body)
 
     def to_dict(self, arch: Arch) -> dict[str, Any]:
         genome = self.genome(arch)
@@ -468,16 +493,16 @@ class MacroSpace:
             attributes.append("bottleneck")
         attribute = rng.choice(attributes)
         if attribute == "kernel":
-            return replace(block, kernel=rng.choice(self.kernels))
+            return block._replace(kernel=rng.choice(self.kernels))
         if attribute == "expansion":
-            return replace(block, expansion=rng.choice(self.expansions))
+            return block._replace(expansion=rng.choice(self.expansions))
         if attribute == "width":
-            return replace(block, width=self.width.clamp(block.width * rng.choice(_WIDTH_SCALES)))
+            return block._replace(width=self.width.clamp(block.width * rng.choice(_WIDTH_SCALES)))
         if attribute == "bottleneck":
             scaled = block.bottleneck * rng.choice(_WIDTH_SCALES)
-            return replace(block, bottleneck=self.bottleneck.clamp(scaled))
+            return block._replace(bottleneck=self.bottleneck.clamp(scaled))
         step = rng.choice((-1, 1))
-        return replace(block, depth=self.depth.clamp(block.depth + step))
+        return block._replace(depth=self.depth.clamp(block.depth + step))
 
     def suggest(self, trial: optuna.Trial) -> Arch:
         kind = self.types[0]
@@ -541,28 +566,40 @@ class MacroSpace:
 
     def _cost_uncached(self, body: str, size: int) -> Cost:
         genome = self._parse_body(body)
-        stem_keys = self._stem_keys(genome.stem, size)
-        total = _keys_cost(stem_keys)
-        macs, params, peak, weight_layers = (
-            total.macs, total.params, total.peak_activation_bytes, total.layers,
-        )  # fmt: skip
-        size, channels = stem_keys[-1].h_out, genome.stem
+        macs, params, peak, weight_layers, size = self._stem_cost(genome.stem, size)
+        channels = genome.stem
         for block in genome.blocks:
             b_macs, b_params, b_peak, b_layers, size = _block_cost(block, channels, size)
-            macs, params, weight_layers = macs + b_macs, params + b_params, weight_layers + b_layers
-            peak = max(peak, b_peak)
+            macs += b_macs
+            params += b_params
+            weight_layers += b_layers
+            if b_peak > peak:
+                peak = b_peak
             channels = block.width
-        head = _keys_cost(self._head_keys(channels, genome.head, size))
+        h_macs, h_params, h_peak, h_layers, _ = self._head_cost(channels, genome.head, size)
         if self.layer_rule == "zen":
             layers = 2 + sum(block.depth for block in genome.blocks)
         else:
-            layers = weight_layers + head.layers
+            layers = weight_layers + h_layers
         return Cost(
-            macs=macs + head.macs,
-            params=params + head.params,
-            peak_activation_bytes=max(peak, head.peak_activation_bytes),
+            macs=macs + h_macs,
+            params=params + h_params,
+            peak_activation_bytes=max(peak, h_peak),
             layers=layers,
         )
+
+    def _stem_cost_uncached(self, width: int, size: int) -> tuple[int, int, int, int, int]:
+        """(MACs, params, peak bytes, weight layers, output size) of the stem."""
+        keys = self._stem_keys(width, size)
+        cost = network_cost(list(keys))
+        return cost.macs, cost.params, cost.peak_activation_bytes, cost.layers, keys[-1].h_out
+
+    def _head_cost_uncached(
+        self, channels: int, head: int, size: int
+    ) -> tuple[int, int, int, int, int]:
+        """(MACs, params, peak bytes, weight layers, 1) of the final conv, pool and classifier."""
+        cost = network_cost(list(self._head_keys(channels, head, size)))
+        return cost.macs, cost.params, cost.peak_activation_bytes, cost.layers, 1
 
     def _stem_keys(self, width: int, size: int) -> tuple[LayerKey, ...]:
         stem = LayerKey(
@@ -628,12 +665,6 @@ def _parse_block(part: str, space: str) -> Block:
 
 
 @lru_cache(maxsize=65536)
-def _keys_cost(keys: tuple[LayerKey, ...]) -> Cost:
-    """``network_cost`` of a few keys (stems and heads), cached."""
-    return network_cost(list(keys))
-
-
-@lru_cache(maxsize=65536)
 def _expand_block(block: Block, cin: int, size: int, residual: bool) -> tuple[LayerKey, ...]:
     """The units (LayerKeys) one block expands into, starting at ``cin`` × ``size``².
 
@@ -644,16 +675,50 @@ def _expand_block(block: Block, cin: int, size: int, residual: bool) -> tuple[La
 
 @lru_cache(maxsize=65536)
 def _block_cost(block: Block, cin: int, size: int) -> tuple[int, int, int, int, int]:
-    """(MACs, params, peak values, weight layers, output size) of one block, cached."""
-    units = _expand_block(block, cin, size, True)
+    """(MACs, params, peak bytes, weight layers, output size) of one block, residuals on.
+
+    A closed form over the units ``_expand_block_uncached`` lists, without building them:
+    after the first unit (the first two sub-layers for ``idw``) the units repeat exactly,
+    so each distinct unit is costed once and multiplied. A property test checks that this
+    equals ``network_cost`` of the expanded keys for random architectures.
+    """
+    k, w, depth = block.kernel, block.width, block.depth
+    out = (size + 2 * (k // 2) - k) // block.stride + 1
+    hw_in, hw_out = size * size, out * out
+    if block.type == "idw":
+        b, e = block.bottleneck, block.expansion
+        m_in, m_out = _smart_round(b * e), _smart_round(w * e)
+        parts = [
+            (ir_unit_cost(cin, b, k, hw_in, hw_out, m_in, "proj"), 1),
+            (ir_unit_cost(b, w, k, hw_out, hw_out, m_out, _same(b, w)), depth),
+        ]
+        if depth > 1:
+            parts.append((ir_unit_cost(w, b, k, hw_out, hw_out, m_in, _same(w, b)), depth - 1))
+    elif block.type == "ir":
+        e = block.expansion
+        keep = "identity" if block.stride == 1 and cin == w else "none"
+        parts = [(ir_unit_cost(cin, w, k, hw_in, hw_out, cin * e if e != 1 else 0, keep), 1)]
+        if depth > 1:
+            repeat = ir_unit_cost(w, w, k, hw_out, hw_out, w * e if e != 1 else 0, "identity")
+            parts.append((repeat, depth - 1))
+    else:
+        unit = UNIT_COSTS[block.type]
+        first = "proj" if block.stride != 1 or cin != w else "identity"
+        parts = [(unit(cin, w, k, hw_in, hw_out, block.bottleneck, first), 1)]
+        if depth > 1:
+            parts.append((unit(w, w, k, hw_out, hw_out, block.bottleneck, "identity"), depth - 1))
     macs = params = peak = layers = 0
-    previous, cost = None, None
-    for unit in units:
-        if unit is not previous:
-            cost, previous = block_cost(unit), unit
-        macs, params, layers = macs + cost.macs, params + cost.params, layers + cost.weight_layers
-        peak = max(peak, cost.peak_values)
-    return macs, params, peak * BYTES_PER_VALUE, layers, units[-1].h_out
+    for (u_macs, u_params, u_peak, u_layers), times in parts:
+        macs += u_macs * times
+        params += u_params * times
+        layers += u_layers * times
+        peak = max(peak, u_peak)
+    return macs, params, peak * BYTES_PER_VALUE, layers, out
+
+
+def _same(cin: int, cout: int) -> str:
+    """Shortcut of a stride-1 unit: identity when the width is kept, else a projection."""
+    return "identity" if cin == cout else "proj"
 
 
 def _expand_block_uncached(block: Block, cin: int, size: int, residual: bool) -> list[LayerKey]:
@@ -710,6 +775,7 @@ def _expand_block_uncached(block: Block, cin: int, size: int, residual: bool) ->
     return units
 
 
+@lru_cache(maxsize=4096)
 def _smart_round(value: float, base: int = 8) -> int:
     """Round to a multiple of ``base`` (at least ``base``), as Zen-NAS ``smart_round`` does."""
     return int(max(base, round(value / base) * base))
