@@ -99,6 +99,26 @@ def test_evolution_is_seeded_and_reproducible(tmp_path: Path) -> None:
     assert [r.arch for r in other.state(study).trials] != sequences[0]
 
 
+def test_evolution_ranks_ensemble_members_over_the_current_population(tmp_path: Path) -> None:
+    """A trial's stored ensemble value is relative to the population of its time (the first
+    trial always gets log(1/1) = 0, the best possible); evolution must compare members by
+    their rank sum over everything evaluated so far."""
+    from nascli.proxies.ensemble import rank_aggregate
+
+    driver = _driver(tmp_path, proxy="params+flops", iterations=14, budgets=["200MFLOPs"])
+    study = driver.open_study()
+    driver.run(study, iterations=14, timeout=None)
+    records = driver.records(study)
+    done = [r for r in records if r.state == "COMPLETE" and r.values is not None]
+    assert done[0].values[0] == 0.0, "stored value of the first trial: log(1/1)"
+    expected = rank_aggregate({n: [r.info["scores"][n] for r in done] for n in ("params", "flops")})
+    members = driver._members(records)
+    assert [m.rank_key[0] for m in members] == pytest.approx(expected)
+    best = max(members, key=lambda m: m.rank_key)
+    assert best.rank_key[0] == pytest.approx(max(expected))
+    assert best.rank_key[0] < 0.0 or len(done) == 1
+
+
 def test_config_yaml_unknown_keys_and_cli_override(tmp_path: Path) -> None:
     path = tmp_path / "run.yaml"
     path.write_text("space: nb201\nbudget: [60MFLOPs]\nbatch-size: 8\nitertions: 5\nfoo: 1\n")

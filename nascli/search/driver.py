@@ -258,12 +258,31 @@ class SearchDriver:
         done = [r for r in records if r.state == "COMPLETE" and r.values is not None and r.arch]
         signs = [1.0 if o.maximize else -1.0 for o in self.objectives]
         points = [tuple(s * v for s, v in zip(signs, r.values, strict=True)) for r in done]  # type: ignore[arg-type]
+        if len(self.proxy_names) > 1:
+            points = self._reranked(done, points)
         if len(self.objectives) == 1:
             keys = [(p[0],) for p in points]
         else:
             ranks = pareto_ranks(points)
             keys = [(-float(rank), p[0]) for rank, p in zip(ranks, points, strict=True)]
         return [Member(Arch.from_canonical(r.arch), k) for r, k in zip(done, keys, strict=True)]  # type: ignore[arg-type]
+
+    def _reranked(
+        self, done: list[TrialRecord], points: list[tuple[float, ...]]
+    ) -> list[tuple[float, ...]]:
+        """Ensemble values recomputed over the population evaluated so far.
+
+        An AZ-NAS rank sum is relative to the population it was computed in; the value
+        stored with a trial used the (smaller) population of its time. Evolution compares
+        members, so it re-ranks them all together, as the final report does.
+        """
+        from nascli.proxies.ensemble import rank_aggregate
+
+        columns = {
+            n: [_score_of(r, n) for r in done] for n in self.proxy_names
+        }  # cached trials carry the scores of the trial they repeat
+        values = rank_aggregate(columns)
+        return [(v if v is not None else p[0], *p[1:]) for v, p in zip(values, points, strict=True)]
 
     # ---------------------------------------------------------------- objective
     def objective(self, trial: optuna.Trial) -> float | tuple[float, ...]:
@@ -389,6 +408,11 @@ def optuna_pruned() -> Exception:
     import optuna
 
     return optuna.TrialPruned()
+
+
+def _score_of(record: TrialRecord, name: str) -> float | None:
+    value = record.info.get("scores", {}).get(name)
+    return float(value) if value is not None else None
 
 
 def _unwrap(values: tuple[float, ...]) -> float | tuple[float, ...]:
