@@ -66,6 +66,7 @@ class SearchConfig:
     storage: str | None = None
     study_name: str | None = None
     workers: int = 1
+    threads: int | None = None  # torch threads per worker; None = cores / workers
     objectives: tuple[str, ...] = ()  # empty = the proxy alone
     baselines: tuple[str, ...] | None = None  # None = shipped configs/archs that fit
     top_k: int = DEFAULT_TOP_K
@@ -177,9 +178,9 @@ def _coerce(key: str, value: Any) -> Any:
         if not isinstance(value, int) or isinstance(value, bool):
             raise ConfigError(f"option {key!r} must be an integer, got {value!r}")
         return value
-    if key == "resolution":
+    if key in ("resolution", "threads"):
         if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-            raise ConfigError(f"option 'resolution' must be an integer, got {value!r}")
+            raise ConfigError(f"option {key!r} must be an integer, got {value!r}")
         return value
     if key == "export_onnx":
         if not isinstance(value, bool):
@@ -204,6 +205,8 @@ def _validate(config: SearchConfig) -> None:
     ):  # fmt: skip
         if getattr(config, key) < low:
             raise ConfigError(f"--{key.replace('_', '-')} must be at least {low}")
+    if config.threads is not None and config.threads < 1:
+        raise ConfigError(f"--threads must be at least 1, got {config.threads}")
     if config.resolution is not None and config.resolution < 8:
         raise ConfigError(f"--resolution must be at least 8, got {config.resolution}")
     if not config.budgets:

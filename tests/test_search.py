@@ -130,6 +130,22 @@ def test_config_yaml_unknown_keys_and_cli_override(tmp_path: Path) -> None:
     assert config.budgets == ("60MFLOPs",)
 
 
+def test_threads_option_sets_the_torch_pool() -> None:
+    import torch
+
+    from nascli.search.driver import configure_threads
+
+    before = torch.get_num_threads()
+    try:
+        configure_threads(workers=1, threads=1)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+    assert resolve_config({"budgets": ["1GFLOPs"], "threads": 1}).threads == 1
+    with pytest.raises(ConfigError, match="'threads' must be an integer"):
+        resolve_config({"budgets": ["1GFLOPs"], "threads": "two"})
+
+
 def _search(tmp_path: Path, *extra: str) -> tuple[int, dict]:
     args = ["search", "--space", "nb201", "--proxy", "params", "--budget", "60MFLOPs",
             "--iterations", "12", "--out", str(tmp_path / "run"), "--no-onnx", "--json",
@@ -183,6 +199,7 @@ def test_cli_outputs_resume_and_refusal(tmp_path: Path) -> None:
         (["--space", "nb202"], "unknown search space"),
         (["--storage", "postgresql://u:secret@127.0.0.1:1/db"], "storage"),
         (["--budget", "1MFLOPs"], "no architecture"),
+        (["--threads", "0"], "--threads must be at least 1"),
     ],
 )
 def test_bad_input_exits_2(tmp_path: Path, args: list[str], message: str) -> None:

@@ -94,6 +94,9 @@ def search_command(
     storage: str | None = typer.Option(None, help="Optuna storage URL (e.g. postgresql://...)."),
     study_name: str | None = typer.Option(None, "--study-name", help="Study name."),
     workers: int | None = typer.Option(None, help="Worker processes on this machine."),
+    threads: int | None = typer.Option(
+        None, help="Torch threads per worker (cores / workers); 1 on a busy machine."
+    ),
     objectives: str | None = typer.Option(
         None, help="Multi-objective, e.g. zico,latency@cpu (proxy first)."
     ),
@@ -114,7 +117,7 @@ def search_command(
         "iterations": iterations, "time_limit": time_limit, "population": population,
         "seed": seed, "data": data, "batch_size": batch_size, "batches": batches,
         "resolution": resolution, "table": table, "out": str(out) if out else None,
-        "storage": storage, "study_name": study_name, "workers": workers,
+        "storage": storage, "study_name": study_name, "workers": workers, "threads": threads,
         "objectives": objectives, "baselines": baseline or None, "top_k": top_k,
         "export_onnx": False if no_onnx else None,
     }  # fmt: skip

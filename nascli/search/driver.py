@@ -548,10 +548,18 @@ def proxy_resolution(config: SearchConfig, space: Any) -> int:
     return config.resolution or min(space.resolution, LOW_COST_RESOLUTION)
 
 
-def configure_threads(workers: int) -> None:
-    """Share the cores among workers (each worker is a process with its own torch pool)."""
+def configure_threads(workers: int, threads: int | None = None) -> None:
+    """Torch threads of this worker: ``threads`` when given, else the cores shared out.
+
+    Each worker is a process with its own torch pool. On a machine that is busy with
+    other work, one thread per worker is often much faster than several that fight for
+    the same cores (measured: about 5x on a loaded 2-core VM), hence ``--threads``.
+    """
     import torch
 
+    if threads is not None:
+        torch.set_num_threads(threads)
+        return
     cores = os.cpu_count() or 1
     if workers > 1:
         torch.set_num_threads(max(1, cores // workers))
@@ -566,7 +574,7 @@ def worker_main(config_data: dict[str, Any], study_name: str, storage_url: str, 
     from nascli.config import resolve_config
 
     config = resolve_config(config_data)
-    configure_threads(config.workers)
+    configure_threads(config.workers, config.threads)
     driver = SearchDriver(config, study_name=study_name, storage_url=storage_url, worker=index)
     study = driver.open_study()
     driver.run(study, iterations=config.iterations, timeout=config.time_limit)

@@ -96,7 +96,7 @@ def run_search(
     run_dir = prepare_run_dir(config, force)
     study_name = config.study_name or f"nascli-{config.fingerprint()}"
     storage_url = storage_url_for(config, run_dir)
-    configure_threads(config.workers)
+    configure_threads(config.workers, config.threads)
     driver = SearchDriver(config, study_name=study_name, storage_url=storage_url, worker=0)
     study = driver.open_study()
     write_resolved(
