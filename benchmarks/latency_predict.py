@@ -1,8 +1,10 @@
 """Prediction speed from the shipped latency tables (archs per second).
 
 Cold = first prediction of each arch (key list built, per-key lookups, family estimates
-cached on first use); warm = repeated predictions (per-arch cache), what a search's
-re-evaluations and constraint checks see.
+cached on first use); walk = first prediction of each child along a mutation walk (what
+evolution asks: a child shares most blocks, hence most keys, with its parent); warm =
+repeated predictions (per-arch cache), what a search's re-evaluations and constraint
+checks see.
 
     python benchmarks/latency_predict.py
 """
@@ -46,9 +48,14 @@ def main() -> None:
         cold = rate(predictor, archs)
         warm = rate(predictor, archs, repeats=5)
         estimated = sum(predictor.predict(a).estimated for a in archs)
+        rng, parent, walk = random.Random(1), archs[0], []
+        for _ in range(10_000):
+            parent = space.mutate(parent, rng)
+            walk.append(parent)
+        walked = rate(Predictor(table), walk)
         print(
-            f"{name}: {len(archs)} archs, cold {cold:,.0f} archs/s, warm {warm:,.0f} archs/s, "
-            f"{estimated} with estimated keys"
+            f"{name}: {len(archs)} archs, cold {cold:,.0f} archs/s, walk {walked:,.0f} archs/s, "
+            f"warm {warm:,.0f} archs/s, {estimated} with estimated keys"
         )
 
 

@@ -7,6 +7,8 @@ import random
 
 import optuna
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nascli.arch import resolve_arch
 from nascli.errors import ConfigError
@@ -104,3 +106,21 @@ def test_user_space_yaml_errors_name_the_key(tmp_path) -> None:
     path.write_text(text.replace("num_classes: 1000", "num_clases: 1000"))
     with pytest.raises(ConfigError, match="num_clases"):
         get_space(str(path))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 10**6),
+    space_name=st.sampled_from(["mobilenet-imagenet", "resnet-imagenet", "nb201"]),
+    resolution=st.sampled_from([None, 32, 160]),
+)
+def test_key_counts_are_layers_counted(seed: int, space_name: str, resolution) -> None:
+    """Latency prediction prices (key, count) pairs; they must be exactly ``layers()``."""
+    from collections import Counter
+
+    space = get_space(space_name)
+    rng = random.Random(seed)
+    arch = space.mutate(space.sample(rng), rng)
+    pairs = space.key_counts(arch, resolution=resolution)
+    assert len({key for key, _ in pairs}) == len(pairs)
+    assert Counter(dict(pairs)) == Counter(space.layers(arch, resolution=resolution))

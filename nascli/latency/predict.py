@@ -12,7 +12,7 @@ results, so a search can call it ~10⁵ times per second.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,15 +83,35 @@ class Predictor:
         return result
 
     def raw_sum(self, keys: Sequence[LayerKey]) -> tuple[float, int, list[LayerKey]]:
-        total, estimated, missing = 0.0, 0, []
+        counts: dict[LayerKey, int] = {}
         for key in keys:
+            counts[key] = counts.get(key, 0) + 1
+        return self._weighted_sum(counts.items())
+
+    def _weighted_sum(
+        self, pairs: Iterable[tuple[LayerKey, int]]
+    ) -> tuple[float, int, list[LayerKey]]:
+        """Σ count × entry over (key, count) pairs; estimated counts with multiplicity."""
+        total, estimated, missing = 0.0, 0, []
+        for key, times in pairs:
             found = self.key_value(key)
             if found is None:
                 missing.append(key)
                 continue
-            total += found[0]
-            estimated += found[1]
+            total += found[0] * times
+            if found[1]:
+                estimated += times
         return total, estimated, missing
+
+    def _key_counts(self, arch: Arch) -> Iterable[tuple[LayerKey, int]]:
+        """(key, count) pairs of ``arch``: the space's fast path, else counted from layers()."""
+        fast = getattr(self.space, "key_counts", None)
+        if fast is not None:
+            return fast(arch, resolution=self.resolution)
+        counts: dict[LayerKey, int] = {}
+        for key in self.space.layers(arch, resolution=self.resolution):
+            counts[key] = counts.get(key, 0) + 1
+        return counts.items()
 
     def predict(self, arch: Arch) -> Prediction:
         cached = self._by_arch.get(arch.canonical)
@@ -102,8 +122,7 @@ class Predictor:
                 f"latency table {self.table.path} is for space {self.table.space!r}, "
                 f"but the architecture is from {arch.space!r}"
             )
-        keys = self.space.layers(arch, resolution=self.resolution)
-        total, estimated, missing = self.raw_sum(keys)
+        total, estimated, missing = self._weighted_sum(self._key_counts(arch))
         if missing:
             unique = sorted({k.to_str() for k in missing})
             shown = ", ".join(unique[:5]) + (

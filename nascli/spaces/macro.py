@@ -189,6 +189,7 @@ class MacroSpace:
         self._genomes: dict[str, MacroGenome] = {}
         self._layers_cached = lru_cache(maxsize=4096)(self._layers_uncached)
         self._cost_cached = lru_cache(maxsize=65536)(self._cost_uncached)
+        self._key_counts_cached = lru_cache(maxsize=4096)(self._key_counts_uncached)
         self._stem_cost = lru_cache(maxsize=4096)(self._stem_cost_uncached)
         self._head_cost = lru_cache(maxsize=65536)(self._head_cost_uncached)
 
@@ -545,6 +546,33 @@ class MacroSpace:
         keys.extend(self._head_keys(channels, genome.head, size))
         return tuple(keys)
 
+    def key_counts(
+        self, arch: Arch, *, resolution: int | None = None
+    ) -> tuple[tuple[LayerKey, int], ...]:
+        """``layers()`` (residual links on) as (distinct key, how many times) pairs.
+
+        A block's units repeat after the first one or two, so latency prediction prices
+        each distinct unit once per block; per-block results are cached across archs.
+        """
+        self.genome(arch)
+        return self._key_counts_cached(arch.body, resolution or self.resolution)
+
+    def _key_counts_uncached(self, body: str, size: int) -> tuple[tuple[LayerKey, int], ...]:
+        genome = self._parse_body(body)
+        counts: dict[LayerKey, int] = {}
+        stem = self._stem_keys(genome.stem, size)
+        for key in stem:
+            counts[key] = counts.get(key, 0) + 1
+        size, channels = stem[-1].h_out, genome.stem
+        for block in genome.blocks:
+            pairs, size = _block_key_counts(block, channels, size)
+            for key, times in pairs:
+                counts[key] = counts.get(key, 0) + times
+            channels = block.width
+        for key in self._head_keys(channels, genome.head, size):
+            counts[key] = counts.get(key, 0) + 1
+        return tuple(counts.items())
+
     def num_layers(self, arch: Arch) -> int:
         """Depth for the ``Layers`` budget.
 
@@ -719,6 +747,18 @@ def _block_cost(block: Block, cin: int, size: int) -> tuple[int, int, int, int, 
 def _same(cin: int, cout: int) -> str:
     """Shortcut of a stride-1 unit: identity when the width is kept, else a projection."""
     return "identity" if cin == cout else "proj"
+
+
+@lru_cache(maxsize=65536)
+def _block_key_counts(
+    block: Block, cin: int, size: int
+) -> tuple[tuple[tuple[LayerKey, int], ...], int]:
+    """((distinct unit key, count) pairs, output size) of one block, residual links on."""
+    units = _expand_block(block, cin, size, True)
+    counts: dict[LayerKey, int] = {}
+    for unit in units:
+        counts[unit] = counts.get(unit, 0) + 1
+    return tuple(counts.items()), units[-1].h_out
 
 
 def _expand_block_uncached(block: Block, cin: int, size: int, residual: bool) -> list[LayerKey]:
