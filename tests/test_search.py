@@ -73,6 +73,29 @@ def test_over_budget_candidates_never_reach_the_proxy(tmp_path: Path, algo: str)
             )
 
 
+@pytest.mark.parametrize("algo", ["tpe", "random"])
+def test_constraint_values_reach_the_samplers_that_learn_from_them(
+    tmp_path: Path, algo: str
+) -> None:
+    """TPE/NSGA-II read Optuna constraints (relative excess, <= 0 fits); evolution and random
+    never do, so they are not written for them (two storage round trips per budget)."""
+    from optuna.study._constrained_optimization import _get_constraints_from_system_attrs
+
+    driver = _driver(tmp_path, algo=algo, iterations=10)
+    study = driver.open_study()
+    driver.run(study, iterations=10, timeout=None)
+    trials = study.get_trials(deepcopy=False)
+    constraints = [_get_constraints_from_system_attrs(t.system_attrs) for t in trials]
+    if algo == "random":
+        assert not any(constraints)
+        return
+    assert any(t.state.name == "PRUNED" for t in trials), "60 MMACs must reject part of NB201"
+    for trial, values in zip(trials, constraints, strict=True):
+        assert len(values) == 1, "one constraint per budget"
+        (excess,) = values.values()
+        assert (excess <= 0) == (trial.state.name != "PRUNED")
+
+
 def test_proxy_failures_are_failed_trials_not_crashes(tmp_path: Path) -> None:
     driver = _driver(tmp_path, budgets=["200MFLOPs"], algo="random", iterations=20)
     driver.proxies["params"] = Recording(driver.proxies["params"], fail_above_params=600_000)

@@ -6,8 +6,9 @@ workers and PostgreSQL come from Optuna and are the same for all of them:
 * ``tpe`` / ``nsga2`` / ``random``: the sampler proposes through ``space.suggest(trial)``;
 * ``evolution``: ``Evolution.propose`` reads the evaluated trials and mutates one of the best.
 
-Per trial: the architecture's analytic cost and LUT latency are computed and stored as
-Optuna constraints (``trial.set_constraint``, relative excess, ≤ 0 = fits). A candidate over
+Per trial: the architecture's analytic cost and LUT latency are computed and, for the
+samplers that learn from them (TPE, NSGA-II), stored as Optuna constraints
+(``trial.set_constraint``, relative excess, ≤ 0 = fits). A candidate over
 any budget is recorded as a PRUNED trial (TPE and NSGA-II learn from its constraint values)
 and never reaches the proxy; the evolution rejects such candidates before asking for a trial
 and counts them. Scores are cached by canonical string (a sampler proposing a known net gets
@@ -305,8 +306,9 @@ class SearchDriver:
         info["arch"] = arch.canonical
         facts = self.constraints.check(arch)
         info.update(facts.as_dict())
-        for key, violation in facts.violations.items():
-            trial.set_constraint(key, violation)
+        if self.config.algo in CONSTRAINED_SAMPLERS:  # two storage round trips per budget
+            for key, violation in facts.violations.items():
+                trial.set_constraint(key, violation)
         if not facts.feasible:
             info["over_budget"] = facts.over()
             trial.set_user_attr(ATTR, info)
@@ -408,6 +410,12 @@ def optuna_pruned() -> Exception:
     import optuna
 
     return optuna.TrialPruned()
+
+
+CONSTRAINED_SAMPLERS = ("tpe", "nsga2")
+"""Samplers that learn from Optuna constraint values; evolution and random never read them
+(the trial's user attributes hold its cost, its latency and, when rejected, the budgets it
+broke, whatever the sampler)."""
 
 
 def _score_of(record: TrialRecord, name: str) -> float | None:
