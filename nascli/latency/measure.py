@@ -13,10 +13,9 @@
 Drift reference: a shared VM (or a phone that heats up) runs the same kernel at different
 speeds minutes apart; here, every block measured in one 4-minute window came out 1.7-1.9x
 slower than the same blocks re-measured later, while each window was internally steady.
-So a fixed reference block (``REFERENCE_KEY``) is timed right before every timed batch, and
-each entry or network records the reference time of the batch that gave its fastest run
-(``reference_ms``); tables rescale entries and network times to the fastest reference seen
-(``nascli.latency.table.drift_factor``).
+So every chunk of blocks and of networks also times one fixed reference block
+(``REFERENCE_KEY``) and records its time as ``reference_ms``; tables rescale entries and
+network times to the fastest reference seen (``nascli.latency.table.drift_factor``).
 """
 
 from __future__ import annotations
@@ -44,7 +43,6 @@ from nascli.layers import LayerKey
 Progress = Callable[[int, str], None]  # (items just finished, what is running)
 CHUNK = 16
 REFERENCE_KEY = LayerKey("conv", 32, 32, 3, 1, 28, 28, act="relu")
-REFERENCE_RUNS = 10  # reference runs before each timed batch (~0.15 ms each on a CPU)
 """The drift reference: a small conv every provider runs, timed alongside each chunk."""
 
 
@@ -88,31 +86,11 @@ def _time_with_reference(
     reference: Callable[[], object],
     protocol: TimingProtocol,
     rng: random.Random,
-) -> tuple[list[list[float]], list[float]]:
-    """Time ``runners`` in shuffled rounds, the reference just before every batch.
-
-    Returns (samples per runner, reference ms per runner), where a runner's reference time
-    is the one taken right before the batch that holds its fastest run: a slow spell of the
-    machine lasts seconds to minutes, so the correction must come from the same moment.
-    """
-    samples: list[list[float]] = [[] for _ in runners]
-    best: list[tuple[float, float]] = [(float("inf"), 0.0) for _ in runners]
-    warm_up(reference, protocol)
-    for run in runners:
-        warm_up(run, protocol)
-    for round_index in range(protocol.rounds):
-        order = list(range(len(runners)))
-        rng.shuffle(order)
-        for i in order:
-            if round_index > 0:
-                for _ in range(protocol.rewarm_runs):
-                    runners[i]()
-            reference_ms = min(time_runs(reference, REFERENCE_RUNS, protocol.clock))
-            batch = time_runs(runners[i], protocol.runs_per_round, protocol.clock)
-            samples[i].extend(batch)
-            if min(batch) < best[i][0]:
-                best[i] = (min(batch), reference_ms)
-    return samples, [reference_ms for _, reference_ms in best]
+) -> tuple[list[list[float]], float]:
+    """Time ``runners`` with the reference shuffled among them: (samples, reference ms)."""
+    samples = _time_sessions([*runners, reference], protocol, rng)
+    reference_ms = float(summarize(samples[-1])[f"{protocol.statistic}_ms"])
+    return samples[:-1], reference_ms
 
 
 def measure_isolated(
@@ -146,11 +124,13 @@ def measure_isolated(
                 }
                 runners.append(session_runner(session, feeds, device.io_binding))
             progress(0, f"timing {len(chunk)} blocks")
-            samples, references = _time_with_reference(runners, reference, protocol, rng)
+            samples, reference_ms = _time_with_reference(runners, reference, protocol, rng)
             chunk_results = {
-                key.to_str(): {**summarize(s), "source": "isolated", "reference_ms": round(r, 6)}
-                for key, s, r in zip(chunk, samples, references, strict=True)
-            }
+                key.to_str(): {
+                    **summarize(s), "source": "isolated", "reference_ms": round(reference_ms, 6),
+                }
+                for key, s in zip(chunk, samples, strict=True)
+            }  # fmt: skip
             results.update(chunk_results)
             del sessions, runners
             if on_chunk is not None:
@@ -221,11 +201,8 @@ def measure_networks(
                 }
                 runners.append(session_runner(session, feeds, device.io_binding))
             progress(0, f"timing {len(part)} networks")
-            samples, references = _time_with_reference(runners, reference, protocol, rng)
-            out.extend(
-                {**summarize(s), "reference_ms": round(r, 6)}
-                for s, r in zip(samples, references, strict=True)
-            )
+            samples, reference_ms = _time_with_reference(runners, reference, protocol, rng)
+            out.extend({**summarize(s), "reference_ms": round(reference_ms, 6)} for s in samples)
             del sessions, runners
             progress(len(part), "")
     return out
