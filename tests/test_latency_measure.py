@@ -109,9 +109,6 @@ def test_isolated_profile_resumes_after_interruption(tmp_path: Path) -> None:
         measure.CHUNK = original
     assert len(table.entries) == 19 and table.meta["complete"] is True
     assert all(table.entries[k] == v for k, v in kept.items())
-    references = [e["reference_ms"] for e in table.entries.values()]
-    assert all(r > 0 for r in references), "every chunk times the drift reference"
-    assert table.reference_best_ms is not None and table.reference_best_ms <= min(references)
     for field in ("host", "software", "export", "protocol", "device", "fit", "entry_offset_ms"):
         assert field in table.meta
     assert table.meta["export"]["opset"] == 17

@@ -9,13 +9,6 @@
   inserted without a module path (layout reorders) count for the block before them;
   nodes that belong to no block (NB201 cell sums) are left to the fitted overhead.
 * ``measure_networks``: end-to-end timing of whole networks (overhead fit, validation).
-
-Drift reference: a shared VM (or a phone that heats up) runs the same kernel at different
-speeds minutes apart; here, every block measured in one 4-minute window came out 1.7-1.9x
-slower than the same blocks re-measured later, while each window was internally steady.
-So every chunk of blocks and of networks also times one fixed reference block
-(``REFERENCE_KEY``) and records its time as ``reference_ms``; tables rescale entries and
-network times to the fastest reference seen (``nascli.latency.table.drift_factor``).
 """
 
 from __future__ import annotations
@@ -42,8 +35,6 @@ from nascli.layers import LayerKey
 
 Progress = Callable[[int, str], None]  # (items just finished, what is running)
 CHUNK = 16
-REFERENCE_KEY = LayerKey("conv", 32, 32, 3, 1, 28, 28, act="relu")
-"""The drift reference: a small conv every provider runs, timed alongside each chunk."""
 
 
 def _noop(_done: int, _what: str) -> None:
@@ -68,31 +59,6 @@ def _time_sessions(
     return samples
 
 
-def _reference_runner(
-    device: DeviceProfile, protocol: TimingProtocol, folder: str
-) -> tuple[Any, Callable[[], object]]:
-    """(session, runner) of the drift reference block, in the device's precision."""
-    path = Path(folder) / "reference.onnx"
-    export_block(REFERENCE_KEY, path, batch=device.batch_size, seed=protocol.seed)
-    convert_precision(path, device.precision, seed=protocol.seed)
-    session = make_session(device, str(path))
-    shape = (device.batch_size, REFERENCE_KEY.cin, REFERENCE_KEY.h, REFERENCE_KEY.w)
-    feeds = {session.get_inputs()[0].name: seeded_input(shape, protocol.seed)}
-    return session, session_runner(session, feeds, device.io_binding)
-
-
-def _time_with_reference(
-    runners: list[Callable[[], object]],
-    reference: Callable[[], object],
-    protocol: TimingProtocol,
-    rng: random.Random,
-) -> tuple[list[list[float]], float]:
-    """Time ``runners`` with the reference shuffled among them: (samples, reference ms)."""
-    samples = _time_sessions([*runners, reference], protocol, rng)
-    reference_ms = float(summarize(samples[-1])[f"{protocol.statistic}_ms"])
-    return samples[:-1], reference_ms
-
-
 def measure_isolated(
     keys: Sequence[LayerKey],
     device: DeviceProfile,
@@ -105,7 +71,6 @@ def measure_isolated(
     rng = random.Random(protocol.seed)
     results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="nascli-profile-") as tmp:
-        _reference_session, reference = _reference_runner(device, protocol, tmp)
         for start in range(0, len(keys), CHUNK):
             chunk = list(keys[start : start + CHUNK])
             runners = []
@@ -124,13 +89,11 @@ def measure_isolated(
                 }
                 runners.append(session_runner(session, feeds, device.io_binding))
             progress(0, f"timing {len(chunk)} blocks")
-            samples, reference_ms = _time_with_reference(runners, reference, protocol, rng)
+            samples = _time_sessions(runners, protocol, rng)
             chunk_results = {
-                key.to_str(): {
-                    **summarize(s), "source": "isolated", "reference_ms": round(reference_ms, 6),
-                }
+                key.to_str(): {**summarize(s), "source": "isolated"}
                 for key, s in zip(chunk, samples, strict=True)
-            }  # fmt: skip
+            }
             results.update(chunk_results)
             del sessions, runners
             if on_chunk is not None:
@@ -183,7 +146,6 @@ def measure_networks(
     rng = random.Random(protocol.seed + 1)
     out: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="nascli-nets-") as tmp:
-        _reference_session, reference = _reference_runner(device, protocol, tmp)
         for start in range(0, len(archs), chunk):
             part = list(archs[start : start + chunk])
             runners, sessions = [], []
@@ -201,8 +163,8 @@ def measure_networks(
                 }
                 runners.append(session_runner(session, feeds, device.io_binding))
             progress(0, f"timing {len(part)} networks")
-            samples, reference_ms = _time_with_reference(runners, reference, protocol, rng)
-            out.extend({**summarize(s), "reference_ms": round(reference_ms, 6)} for s in samples)
+            samples = _time_sessions(runners, protocol, rng)
+            out.extend(summarize(s) for s in samples)
             del sessions, runners
             progress(len(part), "")
     return out

@@ -20,7 +20,6 @@ from nascli.latency.devices import DeviceProfile, require_available
 from nascli.latency.estimate import fit_families
 from nascli.latency.grid import GridSpec, profile_keys
 from nascli.latency.measure import (
-    REFERENCE_KEY,
     measure_by_regression,
     measure_in_context,
     measure_isolated,
@@ -191,7 +190,6 @@ def profile_table(
             save()
 
         measure_isolated(todo, device, protocol, on_chunk=keep, progress=report)
-        table.update_reference(REFERENCE_KEY.to_str())
     else:
         table.meta["entry_offset_ms"] = 0.0
         probe_list = probe_archs(space, resolution, probes, protocol.seed)
@@ -230,11 +228,7 @@ def profile_table(
         report(len(fit_archs), "fit networks timed")
         predictor = Predictor(table, fit={"scale": 1.0, "overhead_ms": 0.0})
         raw = [predictor.predict(a).raw_sum_ms for a in fit_archs]
-        if table.reference_best_ms is not None:  # isolated tables: one drift-corrected scale
-            table.update_reference(REFERENCE_KEY.to_str(), *(s["reference_ms"] for s in stats))
-            predictor = Predictor(table, fit={"scale": 1.0, "overhead_ms": 0.0})
-            raw = [predictor.predict(a).raw_sum_ms for a in fit_archs]
-        measured = [s[f"{protocol.statistic}_ms"] * table.drift_factor(s) for s in stats]
+        measured = [s[f"{protocol.statistic}_ms"] for s in stats]
         fit = fit_scale_overhead(raw, measured)
         table.meta["fit"] = {
             **{k: round(v, 6) for k, v in fit.items()},
@@ -309,30 +303,21 @@ def validate_table(
     predictions = [predictor.predict(a) for a in archs]
     report = stage("validation networks", len(archs))
     stats = measure_networks(space.name, archs, table.resolution, device, protocol, progress=report)
-    raw_measured = [s[f"{protocol.statistic}_ms"] for s in stats]
-    measured = [m * table.drift_factor(s) for m, s in zip(raw_measured, stats, strict=True)]
+    measured = [s[f"{protocol.statistic}_ms"] for s in stats]
     predicted = [p.latency_ms for p in predictions]
     figures = accuracy_figures(predicted, measured)
     unfitted = accuracy_figures([p.raw_sum_ms for p in predictions], measured)
     accuracy = {
         **figures,
         "unfitted": unfitted,
-        "drift_corrected": table.reference_best_ms is not None,
-        "uncorrected": accuracy_figures(predicted, raw_measured),
         "statistic": protocol.statistic,
         "seed": seed,
         "estimated_networks": sum(p.estimated for p in predictions),
         "date": now_iso(),
         "device_profile": device.name,
         "nets": [
-            {
-                "arch": a.canonical,
-                "measured_ms": round(m, 4),
-                "predicted_ms": round(p, 4),
-                "raw_measured_ms": round(r, 4),
-                "reference_ms": s.get("reference_ms"),
-            }
-            for a, m, p, r, s in zip(archs, measured, predicted, raw_measured, stats, strict=True)
+            {"arch": a.canonical, "measured_ms": round(m, 4), "predicted_ms": round(p, 4)}
+            for a, m, p in zip(archs, measured, predicted, strict=True)
         ],
     }
     table.meta["accuracy"] = accuracy

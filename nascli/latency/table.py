@@ -111,38 +111,10 @@ class LatencyTable:
         return str(self.meta["protocol"].get("statistic", "min"))
 
     def value(self, key: str) -> float:
-        """The entry's time in ms used for prediction: its statistic rescaled for machine
-        drift (``drift_factor``), minus the per-run offset a network pays only once."""
+        """The entry's time in ms used for prediction (statistic minus the run offset)."""
         entry = self.entries[key]
         offset = float(self.meta.get("entry_offset_ms", 0.0))
-        raw = float(entry[f"{self.statistic}_ms"]) * self.drift_factor(entry)
-        return max(raw - offset, 0.0)
-
-    @property
-    def reference_best_ms(self) -> float | None:
-        """The fastest time of the drift reference block seen while profiling, if any."""
-        reference = self.meta.get("reference") or {}
-        best = reference.get("best_ms")
-        return float(best) if best else None
-
-    def drift_factor(self, measurement: dict[str, Any]) -> float:
-        """``best / reference_ms``: how much faster the machine was at its best than while
-        this entry (or network) was measured; 1 without a recorded reference."""
-        best = self.reference_best_ms
-        seen = measurement.get("reference_ms")
-        if best is None or not seen:
-            return 1.0
-        return best / float(seen)
-
-    def update_reference(self, key_text: str, *more: float) -> None:
-        """Keep ``meta.reference.best_ms`` = the fastest reference time over the entries and
-        ``more`` (network measurements), so every value is rescaled to the same state."""
-        times = [float(e["reference_ms"]) for e in self.entries.values() if e.get("reference_ms")]
-        times += [float(t) for t in more if t]
-        if self.reference_best_ms is not None:
-            times.append(self.reference_best_ms)
-        if times:
-            self.meta["reference"] = {"key": key_text, "best_ms": round(min(times), 6)}
+        return max(float(entry[f"{self.statistic}_ms"]) - offset, 0.0)
 
     # ----------------------------------------------------------------- files
     def to_json(self) -> str:
