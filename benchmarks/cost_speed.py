@@ -60,13 +60,12 @@ def main() -> None:
 
 def _forget(space: object) -> None:
     """Drop a space's memory of parsed genomes and costs (the strings arrive from outside)."""
-    for attribute in ("_genomes",):
-        if hasattr(space, attribute):
-            getattr(space, attribute).clear()
-    for attribute in ("_cost_cached", "_parse_cached"):
-        cached = getattr(space, attribute, None)
-        if cached is not None and hasattr(cached, "cache_clear"):
-            cached.cache_clear()
+    genomes = getattr(space, "_genomes", None)
+    if genomes is not None:
+        genomes.clear()
+    cost_cache = getattr(space, "_cost_cached", None)
+    if cost_cache is not None:
+        cost_cache.cache_clear()
 
 
 if __name__ == "__main__":
