@@ -18,7 +18,7 @@ from nascli.errors import ConfigError
 from nascli.latency.devices import load_device
 from nascli.latency.measure import attribute_profile, block_prefixes
 from nascli.latency.table import LatencyTable
-from nascli.latency.timing import TimingProtocol, summarize
+from nascli.latency.timing import TimingProtocol, merge_summaries, summarize
 from nascli.layers import LayerKey
 from nascli.spaces import get_space
 
@@ -31,9 +31,24 @@ def test_summary_statistics_by_hand() -> None:
     assert stats == {"median_ms": 3.0, "min_ms": 1.0, "p10_ms": 1.4, "p90_ms": 4.6, "n": 5}
 
 
+def test_pooled_summaries_by_hand() -> None:
+    old = summarize([4.0, 1.0, 3.0, 2.0, 5.0])  # median 3, p10 1.4, p90 4.6
+    new = {**summarize([2.0, 0.5, 2.5]), "source": "isolated"}  # median 2, p10 0.8, p90 2.4
+    pooled = merge_summaries(old, new)
+    assert pooled["min_ms"] == 0.5 and pooled["n"] == 8 and pooled["source"] == "isolated"
+    assert pooled["median_ms"] == pytest.approx((3.0 * 5 + 2.0 * 3) / 8)
+    assert pooled["p10_ms"] == pytest.approx((1.4 * 5 + 0.8 * 3) / 8)
+    assert merge_summaries(None, new) == new
+
+
 def test_protocol_validation() -> None:
     with pytest.raises(ConfigError):
         TimingProtocol(runs=0)
+    with pytest.raises(ConfigError):
+        TimingProtocol(passes=0)
+    # Tables written before ``passes`` existed read back as one pass.
+    legacy = {k: v for k, v in TimingProtocol().to_dict().items() if k != "passes"}
+    assert TimingProtocol.from_dict(legacy) == TimingProtocol()
     with pytest.raises(ConfigError):
         TimingProtocol(statistic="mean")
     assert TimingProtocol().runs >= 50 and TimingProtocol().warmup_runs >= 10
@@ -114,6 +129,53 @@ def test_isolated_profile_resumes_after_interruption(tmp_path: Path) -> None:
     assert table.meta["export"]["opset"] == 17
     with pytest.raises(ConfigError, match="another device"):
         profile_table(load_device("cpu-2t"), "nb201", 8, out, protocol=QUICK, fit_nets=0)
+
+
+@pytest.mark.slow
+def test_passes_pool_samples_and_resume_mid_pass(tmp_path: Path) -> None:
+    """Pass 2 re-times every key; an interruption inside it resumes only the keys it lacks."""
+    from nascli.latency import measure
+    from nascli.latency.profile import profile_table
+
+    out = tmp_path / "nb201-8.json"
+    two = replace(QUICK, passes=2)
+    per_pass = QUICK.runs_per_round * QUICK.rounds
+
+    def interrupting(name: str, total: int):
+        def report(done: int, _what: str) -> None:
+            if name == "blocks, pass 2" and done:
+                raise KeyboardInterrupt
+
+        return report
+
+    original = measure.CHUNK
+    measure.CHUNK = 6
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            profile_table(load_device("cpu"), "nb201", 8, out, protocol=two, fit_nets=0,
+                          stage=interrupting)  # fmt: skip
+        partial = LatencyTable.load(out).entries
+        assert sorted(e["passes"] for e in partial.values()) == [1] * 13 + [2] * 6
+        assert all(e["n"] == per_pass * e["passes"] for e in partial.values())
+        table = profile_table(load_device("cpu"), "nb201", 8, out, protocol=two, fit_nets=0)
+    finally:
+        measure.CHUNK = original
+    assert all(e["passes"] == 2 and e["n"] == 2 * per_pass for e in table.entries.values())
+    for text, entry in partial.items():
+        if entry["passes"] == 2:
+            assert table.entries[text] == entry  # not timed a third time
+        else:
+            assert table.entries[text]["min_ms"] <= entry["min_ms"]
+
+
+def test_network_timing_pools_passes() -> None:
+    from nascli.latency.measure import measure_networks
+
+    archs = [NB201.from_index(7), NB201.from_index(13714)]
+    one = measure_networks("nb201", archs, 8, load_device("cpu"), QUICK)
+    two = measure_networks("nb201", archs, 8, load_device("cpu"), replace(QUICK, passes=2))
+    per_pass = QUICK.runs_per_round * QUICK.rounds
+    assert [s["n"] for s in one] == [per_pass] * 2 and [s["n"] for s in two] == [2 * per_pass] * 2
 
 
 @pytest.mark.slow

@@ -70,6 +70,7 @@ def _stages(enabled: bool):
 def _protocol(
     runs: int | None,
     rounds: int | None,
+    passes: int | None,
     warmup_s: float | None,
     clock: str | None,
     statistic: str | None,
@@ -85,6 +86,8 @@ def _protocol(
         changes["runs"] = runs
     if rounds is not None:
         changes["rounds"] = rounds
+    if passes is not None:
+        changes["passes"] = passes
     if warmup_s is not None:
         changes["warmup_s"] = warmup_s
     if clock is not None:
@@ -191,6 +194,9 @@ def profile_command(
     ),
     runs: int | None = typer.Option(None, help="Timed runs per model (default 50)."),
     rounds: int | None = typer.Option(None, help="Shuffled rounds (default 3)."),
+    passes: int | None = typer.Option(
+        None, help="Passes over all blocks/networks, minutes apart; min pooled (default 1)."
+    ),
     warmup_s: float | None = typer.Option(None, help="Minimum warm-up seconds (default 0.2)."),
     clock: str | None = typer.Option(
         None, help="wall | thread_cpu (1-thread CPU on a shared machine)."
@@ -226,6 +232,7 @@ def _profile(**opts: Any) -> None:
     protocol = _protocol(
         opts["runs"],
         opts["rounds"],
+        opts["passes"],
         opts["warmup_s"],
         opts["clock"],
         opts["statistic"],
@@ -510,6 +517,7 @@ def tables_validate(
     measure: int = typer.Option(30, "--measure", help="Random networks to time end-to-end."),
     device: str | None = typer.Option(None, help="Device profile (default: the table's)."),
     runs: int | None = typer.Option(None, help="Timed runs per network (default: the table's)."),
+    passes: int | None = typer.Option(None, help="Passes over the networks (default: table's)."),
     quick: bool = typer.Option(False, help="Few repeats (smoke tests)."),
     json_out: bool = JSON_OPTION,
 ) -> None:
@@ -536,6 +544,8 @@ def tables_validate(
         )
     if runs is not None:
         protocol = replace(protocol, runs=runs)
+    if passes is not None:
+        protocol = replace(protocol, passes=passes)
     with _stages(not json_out) as stage:
         accuracy = validate_table(table, profile, measure, protocol=protocol, stage=stage)
     figures = {k: v for k, v in accuracy.items() if k != "nets"}

@@ -3,7 +3,8 @@
     python run_bundle.py [--bundle DIR_OR_ZIP] [--out results.json] [--quick]
 
 Same protocol as ``nascli profile`` (read from manifest.json): fresh session per model,
-seeded input, warm-up >= warmup_runs and >= warmup_s, timed runs over shuffled rounds;
+seeded input, warm-up >= warmup_runs and >= warmup_s, timed runs over shuffled rounds,
+repeated in `passes` passes over all models (samples pooled);
 stores median/min/p10/p90/n per model. Copy results.json back and run
 ``nascli tables import results.json --out TABLE``.
 """
@@ -56,7 +57,16 @@ def clock_fn(name):
 
 
 def time_models(paths_shapes, device, protocol):
+    """Pooled samples of every model over ``passes`` passes (fresh sessions in each)."""
     rng = random.Random(protocol["seed"])
+    samples = [[] for _ in paths_shapes]
+    for _ in range(protocol.get("passes", 1)):
+        for i, values in enumerate(time_pass(paths_shapes, device, protocol, rng)):
+            samples[i].extend(values)
+    return [summarize(s) for s in samples]
+
+
+def time_pass(paths_shapes, device, protocol, rng):
     clock = clock_fn(protocol.get("clock", "wall"))
     per_round = -(-protocol["runs"] // protocol["rounds"])
     runners = []
@@ -83,7 +93,7 @@ def time_models(paths_shapes, device, protocol):
                 t0 = clock()
                 session.run(None, feeds)
                 samples[i].append((clock() - t0) / 1e6)
-    return [summarize(s) for s in samples]
+    return samples
 
 
 def summarize(values):
@@ -114,7 +124,7 @@ def main():
             manifest = json.load(handle)
         device, protocol = manifest["device"], dict(manifest["protocol"])
         if args.quick:
-            protocol.update(warmup_runs=2, warmup_s=0.0, runs=4, rounds=2, rewarm_runs=1)
+            protocol.update(warmup_runs=2, warmup_s=0.0, runs=4, rounds=2, rewarm_runs=1, passes=1)
         started = time.time()
         null = (os.path.join(folder, "null.onnx"), [device["batch_size"], 8, 8, 8])
         offset = time_models([null], device, protocol)[0][f"{protocol['statistic']}_ms"]

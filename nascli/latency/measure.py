@@ -142,32 +142,40 @@ def measure_networks(
     progress: Progress = _noop,
     chunk: int = 8,
 ) -> list[dict[str, Any]]:
-    """End-to-end stats of whole networks (same protocol as the blocks)."""
+    """End-to-end stats of whole networks (same protocol as the blocks).
+
+    With ``protocol.passes`` > 1 every network is timed again in each later pass over the
+    whole list, in fresh sessions, and the samples of all passes are pooled.
+    """
     rng = random.Random(protocol.seed + 1)
-    out: list[dict[str, Any]] = []
+    samples: list[list[float]] = [[] for _ in archs]
     with tempfile.TemporaryDirectory(prefix="nascli-nets-") as tmp:
-        for start in range(0, len(archs), chunk):
-            part = list(archs[start : start + chunk])
-            runners, sessions = [], []
-            for index, arch in enumerate(part):
-                progress(0, f"export network {start + index + 1}/{len(archs)}")
-                path = Path(tmp) / f"net{start + index}.onnx"
-                export_network(space_name, arch, resolution, path, batch=device.batch_size)
-                convert_precision(path, device.precision, seed=protocol.seed)
-                session = make_session(device, str(path))
-                sessions.append(session)
-                feeds = {
-                    session.get_inputs()[0].name: seeded_input(
-                        (device.batch_size, 3, resolution, resolution), protocol.seed
+        paths = []
+        for index, arch in enumerate(archs):
+            progress(0, f"export network {index + 1}/{len(archs)}")
+            path = Path(tmp) / f"net{index}.onnx"
+            export_network(space_name, arch, resolution, path, batch=device.batch_size)
+            convert_precision(path, device.precision, seed=protocol.seed)
+            paths.append(path)
+        shape = (device.batch_size, 3, resolution, resolution)
+        for pass_index in range(protocol.passes):
+            for start in range(0, len(archs), chunk):
+                sessions = [make_session(device, str(p)) for p in paths[start : start + chunk]]
+                runners = [
+                    session_runner(
+                        s, {s.get_inputs()[0].name: seeded_input(shape, protocol.seed)},
+                        device.io_binding,
                     )
-                }
-                runners.append(session_runner(session, feeds, device.io_binding))
-            progress(0, f"timing {len(part)} networks")
-            samples = _time_sessions(runners, protocol, rng)
-            out.extend(summarize(s) for s in samples)
-            del sessions, runners
-            progress(len(part), "")
-    return out
+                    for s in sessions
+                ]  # fmt: skip
+                what = "" if protocol.passes == 1 else f" (pass {pass_index + 1})"
+                progress(0, f"timing {len(sessions)} networks{what}")
+                for index, values in enumerate(_time_sessions(runners, protocol, rng)):
+                    samples[start + index].extend(values)
+                del sessions, runners
+                if pass_index == protocol.passes - 1:
+                    progress(min(chunk, len(archs) - start), "")
+    return [summarize(s) for s in samples]
 
 
 # ---------------------------------------------------------------------------- in context

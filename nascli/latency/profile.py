@@ -28,7 +28,7 @@ from nascli.latency.measure import (
 )
 from nascli.latency.predict import Predictor, accuracy_figures, fit_scale_overhead
 from nascli.latency.table import LatencyTable, new_table, now_iso
-from nascli.latency.timing import TimingProtocol, summarize
+from nascli.latency.timing import TimingProtocol, merge_summaries, summarize
 
 METHODS = ("isolated", "in_context", "regression")
 FIT_SEED = 1_000_003
@@ -92,17 +92,9 @@ def probe_archs(space, resolution: int, count: int, seed: int) -> list[Any]:
     return archs
 
 
-def _merge(entry: dict[str, Any] | None, samples: list[float]) -> dict[str, Any]:
-    """Fold new in-context samples into an entry (count-weighted; min of minima)."""
-    new = {**summarize(samples), "source": "in_context"}
-    if entry is None:
-        return new
-    n_old, n_new = int(entry["n"]), int(new["n"])
-    merged = {"source": "in_context", "n": n_old + n_new}
-    for field in ("median_ms", "p10_ms", "p90_ms"):
-        merged[field] = round((entry[field] * n_old + new[field] * n_new) / (n_old + n_new), 6)
-    merged["min_ms"] = min(entry["min_ms"], new["min_ms"])
-    return merged
+def _passes(entry: dict[str, Any] | None) -> int:
+    """Passes an isolated entry holds (entries written before passes existed hold one)."""
+    return 0 if entry is None else int(entry.get("passes", 1))
 
 
 def profile_table(
@@ -182,14 +174,18 @@ def profile_table(
     if method == "isolated":
         if "entry_offset_ms" not in table.meta:
             table.meta["entry_offset_ms"] = round(measure_offset(device, protocol), 6)
-        todo = [k for k in keys if k.to_str() not in table.entries]
-        report = stage("blocks", len(todo))
 
         def keep(chunk: dict[str, dict[str, Any]]) -> None:
-            table.entries.update(chunk)
+            for text, entry in chunk.items():
+                old = table.entries.get(text)
+                table.entries[text] = {**merge_summaries(old, entry), "passes": _passes(old) + 1}
             save()
 
-        measure_isolated(todo, device, protocol, on_chunk=keep, progress=report)
+        for pass_index in range(protocol.passes):
+            # A key stored by an interrupted run counts the passes it has; resume tops it up.
+            todo = [k for k in keys if _passes(table.entries.get(k.to_str())) <= pass_index]
+            name = "blocks" if protocol.passes == 1 else f"blocks, pass {pass_index + 1}"
+            measure_isolated(todo, device, protocol, on_chunk=keep, progress=stage(name, len(todo)))
     else:
         table.meta["entry_offset_ms"] = 0.0
         probe_list = probe_archs(space, resolution, probes, protocol.seed)
@@ -198,7 +194,8 @@ def profile_table(
 
         def keep_probe(index: int, samples: dict[str, list[float]]) -> None:
             for text, values in samples.items():
-                table.entries[text] = _merge(table.entries.get(text), values)
+                new = {**summarize(values), "source": "in_context"}
+                table.entries[text] = merge_summaries(table.entries.get(text), new)
             table.meta["in_context"] = {
                 "probes": len(probe_list),
                 "probes_done": index + 1,
@@ -271,7 +268,7 @@ def _resume_or_new(
             table.space == space
             and table.resolution == resolution
             and table.meta["device"] == device.to_dict()
-            and table.meta["protocol"] == protocol.to_dict()
+            and TimingProtocol.from_dict(table.meta["protocol"]) == protocol
         )
         if not same:
             raise ConfigError(

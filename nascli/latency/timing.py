@@ -6,6 +6,12 @@ input (same data every run), warm-up of at least ``warmup_runs`` runs *and*
 split over several rounds visited in a shuffled order (slow drift of a shared machine
 spreads over all models instead of biasing the ones timed last). We keep the median,
 minimum, p10, p90 and n; on a shared VM the minimum is the steadier statistic.
+
+Rounds are seconds apart, but a shared VM also has slow spells minutes long (measured
+here: every block 1.7-1.9x slower for ~4 minutes, steady inside the spell), which no
+statistic over one pass can remove. ``passes`` > 1 times every model again in later
+passes over the whole set, minutes apart, with fresh sessions; samples of all passes are
+pooled, so the minimum is the fastest state any pass saw (slow spells only add time).
 """
 
 from __future__ import annotations
@@ -31,13 +37,14 @@ class TimingProtocol:
     runs: int = 50
     rounds: int = 3
     rewarm_runs: int = 3
+    passes: int = 1
     seed: int = 0
     statistic: str = "min"
     clock: str = "wall"
 
     def __post_init__(self) -> None:
-        if self.runs < 1 or self.rounds < 1 or self.warmup_runs < 0 or self.warmup_s < 0:
-            raise ConfigError("timing protocol: runs/rounds must be >= 1, warm-up >= 0")
+        if min(self.runs, self.rounds, self.passes) < 1 or min(self.warmup_runs, self.warmup_s) < 0:
+            raise ConfigError("timing protocol: runs/rounds/passes must be >= 1, warm-up >= 0")
         if self.statistic not in STATISTICS:
             raise ConfigError(f"timing statistic must be one of {list(STATISTICS)}")
         if self.clock not in CLOCKS:
@@ -101,6 +108,21 @@ def summarize(samples: list[float]) -> dict[str, float | int]:
         "p90_ms": round(float(p90), 6),
         "n": int(values.size),
     }
+
+
+def merge_summaries(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
+    """Pool ``new`` into ``old`` (two ``summarize`` results of the same model).
+
+    Minimum of minima (exact); median/p10/p90 count-weighted (an approximation: the raw
+    samples are not kept). Other fields (``source``) come from ``new``.
+    """
+    if old is None:
+        return dict(new)
+    n_old, n_new = int(old["n"]), int(new["n"])
+    merged = {**new, "n": n_old + n_new, "min_ms": min(old["min_ms"], new["min_ms"])}
+    for field in ("median_ms", "p10_ms", "p90_ms"):
+        merged[field] = round((old[field] * n_old + new[field] * n_new) / (n_old + n_new), 6)
+    return merged
 
 
 def stat_value(entry: dict[str, Any], statistic: str) -> float:
