@@ -191,6 +191,7 @@ class BenchRow:
     errors: list[str] = field(default_factory=list)
     kendall_worst: float | None = None  # failed archs ranked below every scored one
     spearman_worst: float | None = None
+    scores: list[float | None] = field(default_factory=list, repr=False)  # per truth.archs
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -374,6 +375,7 @@ def run_bench(
                 errors=errors,
                 kendall_worst=tau_all,
                 spearman_worst=rho_all,
+                scores=list(scores),
             )
         )
     return BenchResult(
