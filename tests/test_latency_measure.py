@@ -152,15 +152,27 @@ def test_passes_pool_samples_and_resume_mid_pass(tmp_path: Path) -> None:
     measure.CHUNK = 6
     try:
         with pytest.raises(KeyboardInterrupt):
-            profile_table(load_device("cpu"), "nb201", 8, out, protocol=two, fit_nets=0,
+            profile_table(load_device("cpu"), "nb201", 8, out, protocol=two, fit_nets=2,
                           stage=interrupting)  # fmt: skip
         partial = LatencyTable.load(out).entries
         assert sorted(e["passes"] for e in partial.values()) == [1] * 13 + [2] * 6
         assert all(e["n"] == per_pass * e["passes"] for e in partial.values())
-        table = profile_table(load_device("cpu"), "nb201", 8, out, protocol=two, fit_nets=0)
+        # The fit networks were timed right after pass 1, before pass 2 began.
+        assert len(LatencyTable.load(out).meta["fit_passes"]) == 1
+        table = profile_table(load_device("cpu"), "nb201", 8, out, protocol=two, fit_nets=2)
     finally:
         measure.CHUNK = original
     assert all(e["passes"] == 2 and e["n"] == 2 * per_pass for e in table.entries.values())
+    fit_passes = table.meta["fit_passes"]
+    assert len(fit_passes) == 2 and all(len(p) == 2 for p in fit_passes)
+    pooled_min = [min(a["min_ms"], b["min_ms"]) for a, b in zip(*fit_passes, strict=True)]
+    from nascli.latency.predict import Predictor
+    from nascli.latency.profile import FIT_SEED, random_archs
+
+    unfitted = Predictor(table, fit={"scale": 1.0, "overhead_ms": 0.0})
+    sums = [unfitted.predict(a).raw_sum_ms for a in random_archs(NB201, 2, FIT_SEED)]
+    expected = [round(m / r, 4) for m, r in zip(pooled_min, sums, strict=True)]
+    assert table.meta["fit"]["raw_sum_ratio"] == expected  # the fit used both passes' minima
     for text, entry in partial.items():
         if entry["passes"] == 2:
             assert table.entries[text] == entry  # not timed a third time

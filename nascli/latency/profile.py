@@ -9,9 +9,11 @@ and writes MAPE, ±5/±10 % shares, Spearman and Kendall into the table.
 
 from __future__ import annotations
 
+import functools
 import random
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -152,6 +154,26 @@ def profile_table(
         table.meta["profiling_seconds"] = round(spent_before + time.perf_counter() - started, 1)
         table.save(out)
 
+    fit_archs = random_archs(space, fit_nets, FIT_SEED) if fit_nets > 0 else []
+
+    def time_fit_networks(passes_wanted: int) -> None:
+        """Fit networks get one pass per block pass, timed right after it (resumable).
+
+        Their minimum then spans the same minutes as the blocks' minima: a fit timed only
+        at the end could land in one slow spell and bias the scale of every prediction.
+        """
+        done = table.meta.setdefault("fit_passes", [])
+        if any(len(stats) != len(fit_archs) for stats in done):
+            done.clear()  # resumed with another --fit-nets: those timings are of other nets
+        while fit_archs and len(done) < passes_wanted:
+            report = stage("fit networks", len(fit_archs))
+            one_pass = replace(protocol, passes=1)
+            done.append(
+                _measure_in_fresh_process(space.name, fit_archs, resolution, device, one_pass)
+            )
+            report(len(fit_archs), "fit networks timed")
+            save()
+
     if method == "regression":
         table.meta["entry_offset_ms"] = 0.0
         probe_list = random_archs(space, probes, protocol.seed + 17)
@@ -186,6 +208,7 @@ def profile_table(
             todo = [k for k in keys if _passes(table.entries.get(k.to_str())) <= pass_index]
             name = "blocks" if protocol.passes == 1 else f"blocks, pass {pass_index + 1}"
             measure_isolated(todo, device, protocol, on_chunk=keep, progress=stage(name, len(todo)))
+            time_fit_networks(pass_index + 1)
     else:
         table.meta["entry_offset_ms"] = 0.0
         probe_list = probe_archs(space, resolution, probes, protocol.seed)
@@ -218,11 +241,10 @@ def profile_table(
     table.meta["families"] = fit_families(values) if enumeration["method"] == "grid" else {}
     save()
 
-    if fit_nets > 0:
-        fit_archs = random_archs(space, fit_nets, FIT_SEED)
-        report = stage("fit networks", len(fit_archs))
-        stats = _measure_in_fresh_process(space.name, fit_archs, resolution, device, protocol)
-        report(len(fit_archs), "fit networks timed")
+    if fit_archs:
+        time_fit_networks(protocol.passes)
+        per_net = zip(*table.meta["fit_passes"], strict=True)
+        stats = [functools.reduce(merge_summaries, net) for net in per_net]
         predictor = Predictor(table, fit={"scale": 1.0, "overhead_ms": 0.0})
         raw = [predictor.predict(a).raw_sum_ms for a in fit_archs]
         measured = [s[f"{protocol.statistic}_ms"] for s in stats]
