@@ -196,8 +196,11 @@ def test_in_context_profile_and_validate(tmp_path: Path) -> None:
 
     out = tmp_path / "nb201-8.json"
     device = load_device("cpu-2t")
-    table = profile_table(device, "nb201", 8, out, protocol=QUICK, probes=3, fit_nets=2)
+    two = replace(QUICK, passes=2)
+    table = profile_table(device, "nb201", 8, out, protocol=two, probes=3, fit_nets=2)
     assert len(table.entries) == 19
+    # Two passes: every probe ran twice, the fit networks were timed after each pass.
+    assert table.meta["in_context"]["probes_done"] == 6 and len(table.meta["fit_passes"]) == 2
     assert {e["source"] for e in table.entries.values()} == {"in_context"}
     conv = table.entries["nb201_conv:16>16:k3s1:m0:8x8:relu:res=none:post=none"]
     assert conv["min_ms"] > 0

@@ -212,8 +212,10 @@ def profile_table(
     else:
         table.meta["entry_offset_ms"] = 0.0
         probe_list = probe_archs(space, resolution, probes, protocol.seed)
+        # Each pass runs every probe again (fresh sessions), after the previous pass.
+        schedule = probe_list * protocol.passes
         done = int(table.meta.get("in_context", {}).get("probes_done", 0))
-        report = stage("probe networks", max(len(probe_list) - done, 0))
+        report = stage("probe networks", max(len(schedule) - done, 0))
 
         def keep_probe(index: int, samples: dict[str, list[float]]) -> None:
             for text, values in samples.items():
@@ -221,15 +223,18 @@ def profile_table(
                 table.entries[text] = merge_summaries(table.entries.get(text), new)
             table.meta["in_context"] = {
                 "probes": len(probe_list),
+                "passes": protocol.passes,
                 "probes_done": index + 1,
                 "probe_seed": protocol.seed,
                 "method": "ORT profiler per-node kernel times mapped to blocks by module path",
             }
             save()
+            if (index + 1) % len(probe_list) == 0:
+                time_fit_networks((index + 1) // len(probe_list))
 
         measure_in_context(
             space.name,
-            probe_list,
+            schedule,
             resolution,
             device,
             protocol,
