@@ -145,7 +145,8 @@ def measure_networks(
     """End-to-end stats of whole networks (same protocol as the blocks).
 
     With ``protocol.passes`` > 1 every network is timed again in each later pass over the
-    whole list, in fresh sessions, and the samples of all passes are pooled.
+    whole list, in fresh sessions, and the samples of all passes are pooled. ``progress``
+    advances by one per network and pass (``len(archs) * passes`` in all).
     """
     rng = random.Random(protocol.seed + 1)
     samples: list[list[float]] = [[] for _ in archs]
@@ -173,8 +174,7 @@ def measure_networks(
                 for index, values in enumerate(_time_sessions(runners, protocol, rng)):
                     samples[start + index].extend(values)
                 del sessions, runners
-                if pass_index == protocol.passes - 1:
-                    progress(min(chunk, len(archs) - start), "")
+                progress(len(paths[start : start + chunk]), "")
     return [summarize(s) for s in samples]
 
 

@@ -177,7 +177,7 @@ def profile_table(
     if method == "regression":
         table.meta["entry_offset_ms"] = 0.0
         probe_list = random_archs(space, probes, protocol.seed + 17)
-        report = stage("probe networks", len(probe_list))
+        report = stage("probe networks", len(probe_list) * protocol.passes)
         entries, overhead = measure_by_regression(
             space.name, probe_list, keys, resolution, device, protocol, progress=report
         )
@@ -325,7 +325,7 @@ def validate_table(
     archs = random_archs(space, count, seed)
     predictor = Predictor(table)
     predictions = [predictor.predict(a) for a in archs]
-    report = stage("validation networks", len(archs))
+    report = stage("validation networks", len(archs) * protocol.passes)
     stats = measure_networks(space.name, archs, table.resolution, device, protocol, progress=report)
     measured = [s[f"{protocol.statistic}_ms"] for s in stats]
     predicted = [p.latency_ms for p in predictions]
