@@ -48,7 +48,8 @@ def test_protocol_validation() -> None:
         TimingProtocol(passes=0)
     # Tables written before ``passes`` existed read back as one pass.
     legacy = {k: v for k, v in TimingProtocol().to_dict().items() if k != "passes"}
-    assert TimingProtocol.from_dict(legacy) == TimingProtocol()
+    assert TimingProtocol.from_dict(legacy) == TimingProtocol(passes=1)
+    assert TimingProtocol().passes == 2 and TimingProtocol.quick().passes == 1
     with pytest.raises(ConfigError):
         TimingProtocol(statistic="mean")
     assert TimingProtocol().runs >= 50 and TimingProtocol().warmup_runs >= 10

@@ -186,7 +186,7 @@ def profile_command(
     ),
     probes: int = typer.Option(24, help="Probe networks (in_context / regression methods)."),
     fit_nets: int = typer.Option(
-        5, help="Whole networks timed to fit the table's scale and overhead."
+        10, help="Whole networks timed to fit the table's scale and overhead."
     ),
     lattice: int = typer.Option(5, help="Grid: values per channel range (macro spaces)."),
     blocks_per_stage: int = typer.Option(
@@ -195,7 +195,7 @@ def profile_command(
     runs: int | None = typer.Option(None, help="Timed runs per model (default 50)."),
     rounds: int | None = typer.Option(None, help="Shuffled rounds (default 3)."),
     passes: int | None = typer.Option(
-        None, help="Passes over all blocks/networks, minutes apart; min pooled (default 1)."
+        None, help="Passes over all blocks/networks, minutes apart; min pooled (default 2)."
     ),
     warmup_s: float | None = typer.Option(None, help="Minimum warm-up seconds (default 0.2)."),
     clock: str | None = typer.Option(

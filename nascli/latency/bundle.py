@@ -32,14 +32,14 @@ def write_bundle(
     *,
     protocol: TimingProtocol,
     grid=None,
-    fit_nets: int = 5,
+    fit_nets: int | None = None,
     limit: int | None = None,
 ) -> dict[str, Any]:
-    """Write the bundle zip; returns its manifest."""
+    """Write the bundle zip (``fit_nets`` default: as ``nascli profile``); returns its manifest."""
     from nascli.atomic import write_bytes_atomic
     from nascli.latency.grid import profile_keys
     from nascli.latency.models import convert_precision, export_block, export_network
-    from nascli.latency.profile import FIT_SEED, random_archs
+    from nascli.latency.profile import DEFAULT_FIT_NETS, FIT_SEED, random_archs
     from nascli.latency.table import export_info, now_iso
     from nascli.spaces import get_space
 
@@ -63,7 +63,8 @@ def write_bundle(
                     "shape": [device.batch_size, key.cin, key.h, key.w],
                 }
             )
-        for index, arch in enumerate(random_archs(space, fit_nets, FIT_SEED)):
+        fit_count = DEFAULT_FIT_NETS if fit_nets is None else fit_nets
+        for index, arch in enumerate(random_archs(space, fit_count, FIT_SEED)):
             name = f"networks/{index:03d}.onnx"
             export_network(space.name, arch, resolution, folder / name, batch=device.batch_size)
             convert_precision(folder / name, device.precision, seed=protocol.seed)

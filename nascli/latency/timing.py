@@ -12,6 +12,8 @@ here: every block 1.7-1.9x slower for ~4 minutes, steady inside the spell), whic
 statistic over one pass can remove. ``passes`` > 1 times every model again in later
 passes over the whole set, minutes apart, with fresh sessions; samples of all passes are
 pooled, so the minimum is the fastest state any pass saw (slow spells only add time).
+Two passes by default: on this project's VM they narrowed the spread of measured/predicted
+over the fit networks from 1.03-1.32 to 0.90-1.02 and halved validation MAPE (10.0 -> 5.2 %).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ class TimingProtocol:
     runs: int = 50
     rounds: int = 3
     rewarm_runs: int = 3
-    passes: int = 1
+    passes: int = 2
     seed: int = 0
     statistic: str = "min"
     clock: str = "wall"
@@ -60,12 +62,13 @@ class TimingProtocol:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TimingProtocol:
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        known.setdefault("passes", 1)  # tables written before passes existed: one pass
         return cls(**known)
 
     @classmethod
     def quick(cls) -> TimingProtocol:
         """Few repeats for tests and CI smoke runs (figures from it are not trustworthy)."""
-        return cls(warmup_runs=2, warmup_s=0.0, runs=6, rounds=2, rewarm_runs=1)
+        return cls(warmup_runs=2, warmup_s=0.0, runs=6, rounds=2, rewarm_runs=1, passes=1)
 
 
 def warm_up(run: Callable[[], object], protocol: TimingProtocol) -> None:
