@@ -321,6 +321,9 @@ def test_fit_scale_overhead_and_accuracy_figures_by_hand() -> None:
     assert figures["mape_pct"] == pytest.approx((0 + 0.1 + 0.1 + 0.2 / 4.2) / 4 * 100, abs=1e-3)
     assert figures["within_5pct"] == 0.5 and figures["within_10pct"] == 1.0
     assert figures["spearman"] == pytest.approx(1.0)
+    # Constant predictions have no ranking: None, not scipy's NaN (which is not valid JSON).
+    flat = accuracy_figures([2.0, 2.0, 2.0], [1.0, 2.0, 3.0])
+    assert flat["spearman"] is None and flat["kendall"] is None
 
 
 def test_nb201_enumeration_is_exact() -> None:

@@ -154,7 +154,9 @@ def fit_scale_overhead(raw_sums: Sequence[float], measured: Sequence[float]) -> 
     return {"scale": float(scale), "overhead_ms": float(overhead)}
 
 
-def accuracy_figures(predicted: Sequence[float], measured: Sequence[float]) -> dict[str, float]:
+def accuracy_figures(
+    predicted: Sequence[float], measured: Sequence[float]
+) -> dict[str, float | None]:
     """MAPE, shares within ±5/±10 %, Spearman and Kendall of predictions vs measurements."""
     import numpy as np
     from scipy.stats import kendalltau, spearmanr
@@ -169,7 +171,9 @@ def accuracy_figures(predicted: Sequence[float], measured: Sequence[float]) -> d
         "within_5pct": round(float(np.mean(rel <= 0.05 + 1e-9)), 4),
         "within_10pct": round(float(np.mean(rel <= 0.10 + 1e-9)), 4),
     }
-    if m.size >= 3:
+    if m.size >= 3 and np.ptp(p) > 0 and np.ptp(m) > 0:
         figures["spearman"] = round(float(spearmanr(p, m).statistic), 4)
         figures["kendall"] = round(float(kendalltau(p, m).statistic), 4)
+    elif m.size >= 3:  # a constant side has no ranking (scipy would give NaN, invalid JSON)
+        figures["spearman"] = figures["kendall"] = None
     return figures
