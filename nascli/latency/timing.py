@@ -13,7 +13,8 @@ statistic over one pass can remove. ``passes`` > 1 times every model again in la
 passes over the whole set, minutes apart, with fresh sessions; samples of all passes are
 pooled, so the minimum is the fastest state any pass saw (slow spells only add time).
 Two passes by default: on this project's VM they narrowed the spread of measured/predicted
-over the fit networks from 1.03-1.32 to 0.90-1.02 and halved validation MAPE (10.0 -> 5.2 %).
+over the fit networks from 1.03-1.32 to 0.90-1.02, and validation MAPE was 5.2 % against 8.3 %
+for the one-pass table validated on the same 30 networks minutes later.
 """
 
 from __future__ import annotations
