@@ -48,7 +48,7 @@ def _silent_stage(_name: str, _total: int) -> Reporter:
     return lambda _done, _what: None
 
 
-def _measure_in_fresh_process(
+def measure_in_fresh_process(
     space_name: str,
     archs: list[Any],
     resolution: int,
@@ -175,7 +175,7 @@ def profile_table(
             report = stage("fit networks", len(fit_archs))
             one_pass = replace(protocol, passes=1)
             done.append(
-                _measure_in_fresh_process(space.name, fit_archs, resolution, device, one_pass)
+                measure_in_fresh_process(space.name, fit_archs, resolution, device, one_pass)
             )
             report(len(fit_archs), "fit networks timed")
             save()
