@@ -435,6 +435,17 @@ def test_cli_tables_check_shipped_tables_pass() -> None:
     assert all(r["coverage"] == 1.0 for r in reports)
 
 
+def test_cli_tables_show_summarises_bulky_metadata() -> None:
+    shipped = Path(__file__).resolve().parents[1] / "latency_tables/cpu/mobilenet-imagenet-224.json"
+    table = LatencyTable.load(shipped)
+    result = runner.invoke(app, ["tables", "show", str(shipped), "--json"])
+    assert result.exit_code == 0, result.stdout + result.stderr
+    shown = json.loads(result.stdout)
+    assert shown["entries"] == len(table.entries) and "nets" not in shown["accuracy"]
+    passes = table.meta["fit_passes"]
+    assert shown["fit_passes"] == f"{len(passes)} pass(es) × {len(passes[0])} networks"
+
+
 def test_cli_tables_check_fails_on_incomplete_table(tmp_path: Path) -> None:
     path = _tiny_nb201_table().save(tmp_path / "nb201-32.json")
     result = runner.invoke(app, ["tables", "check", str(path)])

@@ -431,6 +431,9 @@ def tables_show(
         meta["accuracy"] = {k: v for k, v in meta["accuracy"].items() if k != "nets"}
     meta["families"] = len(table.meta.get("families") or {})
     meta["entries"] = len(table.entries)
+    if "fit_passes" in meta:  # raw per-pass timings of the fit networks: counted, not dumped
+        passes = meta["fit_passes"]
+        meta["fit_passes"] = f"{len(passes)} pass(es) × {len(passes[0]) if passes else 0} networks"
     if json_out:
         emit_json({**meta, **({"entry_values": table.entries} if entries else {})})
         return
