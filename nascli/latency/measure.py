@@ -173,8 +173,9 @@ def measure_networks(
                 progress(0, f"timing {len(sessions)} networks{what}")
                 for index, values in enumerate(_time_sessions(runners, protocol, rng)):
                     samples[start + index].extend(values)
+                timed = len(sessions)
                 del sessions, runners
-                progress(len(paths[start : start + chunk]), "")
+                progress(timed, "")
     return [summarize(s) for s in samples]
 
 
