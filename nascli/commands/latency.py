@@ -340,7 +340,8 @@ def _predict(
         raise ConfigError("give architectures as arguments or with --archs FILE")
     table = LatencyTable.load(table_path)
     predictor = Predictor(table, allow_estimates=not no_estimates)
-    results = [predictor.predict(resolve_arch(ref, table.space)).to_dict() for ref in refs]
+    archs = [resolve_arch(ref, table.space) for ref in refs]
+    results = [prediction.to_dict() for prediction in predictor.predict_many(archs)]
     if json_out:
         emit_json(results)
         return

@@ -7,14 +7,17 @@ measure are estimated by their family's channel regression and the prediction is
 ``estimated``; a key with neither an entry nor a family is reported as missing.
 
 Prediction is a dict lookup per block: the predictor caches per-key values and per-arch
-results, so a search can call it ~10⁵ times per second.
+results, so repeated predictions run at ~10⁶ per second. Brand-new networks (each with
+keys no earlier one had) go fastest through ``predict_many``, which prices a whole batch
+with array operations (``latency.batch``); ``nascli predict`` uses it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any
+import gc
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, NamedTuple
 
 from nascli.arch import Arch
 from nascli.errors import ConfigError
@@ -23,8 +26,9 @@ from nascli.latency.table import LatencyTable
 from nascli.layers import LayerKey
 
 
-@dataclass(frozen=True, slots=True)
-class Prediction:
+class Prediction(NamedTuple):
+    """One predicted latency (a NamedTuple: batches build 10⁵ of them, in C)."""
+
     arch: Arch
     latency_ms: float
     raw_sum_ms: float
@@ -66,6 +70,8 @@ class Predictor:
         self._by_text = {text: table.value(text) for text in table.entries}
         self._by_key: dict[LayerKey, tuple[float, bool] | None] = {}
         self._by_arch: dict[str, Prediction] = {}
+        self._entry_index: Any = None  # built on the first predict_many
+        self._family_models: Any = None
 
     def key_value(self, key: LayerKey) -> tuple[float, bool] | None:
         """(ms, estimated) for one key, or None when the table cannot price it."""
@@ -136,6 +142,125 @@ class Predictor:
         result = Prediction(arch, self.scale * total + self.overhead_ms, total, estimated)
         self._by_arch[arch.canonical] = result
         return result
+
+    def predict_many(self, archs: Sequence[Arch]) -> list[Prediction]:
+        """``predict`` for a batch, vectorised (see ``latency.batch``); ``nascli predict``
+        uses it. ~15× faster than ``predict`` one by one on brand-new macro networks.
+
+        Same values as ``predict`` one by one (up to float summation order); an arch with a
+        key the table cannot price raises the same error, through ``predict``.
+        """
+        with _gc_paused():
+            return self._predict_many(archs)
+
+    def _predict_many(self, archs: Sequence[Arch]) -> list[Prediction]:
+        names = [arch.canonical for arch in archs]
+        results: list[Prediction | None] = [self._by_arch.get(name) for name in names]
+        todo = [i for i, found in enumerate(results) if found is None]
+        fresh = [archs[i] for i in todo]
+        space = self.table.space
+        for arch in fresh:
+            if arch.space != space:
+                self.predict(arch)  # raises the space-mismatch error
+        if fresh and not self._batch_ready():
+            return [self.predict(arch) for arch in archs]
+        if fresh:
+            totals, estimated, missing = self._batch_sums(fresh)
+            latency = (self.scale * totals + self.overhead_ms).tolist()
+            for slot, arch, ms, total, n_est, lacks in zip(
+                todo, fresh, latency, totals.tolist(), estimated.tolist(), missing.tolist(),
+                strict=True,
+            ):  # fmt: skip
+                if lacks:
+                    results[slot] = self.predict(arch)  # raises, listing the missing keys
+                    continue
+                result = Prediction(arch, ms, total, n_est)
+                self._by_arch[names[slot]] = result
+                results[slot] = result
+        return [r for r in results if r is not None]
+
+    def _batch_ready(self) -> bool:
+        """Build the vectorised lookups once; False when table codes collide (scalar path)."""
+        from nascli.latency import batch
+
+        if self._entry_index is None:
+            try:
+                self._entry_index = batch.EntryIndex(self._by_text)
+                self._family_models = batch.FamilyModels(self._families)
+            except batch.OutOfRange:
+                self._entry_index = self._family_models = False
+        if self._entry_index is False:
+            return False
+        return bool(self._entry_index.unique and self._family_models.unique)
+
+    def _batch_sums(self, archs: Sequence[Arch]) -> tuple[Any, Any, Any]:
+        """(raw sum, estimated count, any unpriced key) per arch, as arrays."""
+        import numpy as np
+
+        from nascli.latency import batch
+
+        try:
+            fast = getattr(self.space, "key_rows", None)
+            if fast is not None:
+                rows = fast(archs, resolution=self.resolution)
+            else:
+                rows = batch.rows_from_pairs(self._key_counts(arch) for arch in archs)
+        except batch.OutOfRange:  # a key too large to pack: price these archs one by one
+            scalar = [self.predict(arch) for arch in archs]
+            totals = np.array([p.raw_sum_ms for p in scalar])
+            return totals, np.array([p.estimated_keys for p in scalar]), np.zeros(len(archs), bool)
+        # Price each distinct key once: a batch of new networks repeats its keys ~5×.
+        found = batch.distinct(rows)
+        if found is None:  # two different keys share a hash: price every row as it is
+            price, is_estimate = self._price_rows(rows)
+        else:
+            first, inverse = found
+            price, is_estimate = self._price_rows(rows.take(first))
+            price, is_estimate = price[inverse], is_estimate[inverse]
+        return batch.arch_sums(rows, price, is_estimate, len(archs))
+
+    def _price_rows(self, rows: Any) -> tuple[Any, Any]:
+        """(ms or NaN, estimated?) per row: exact entries, then family estimates; rows
+        still unpriced (ops without a vectorised estimator) go through ``key_value``."""
+        import numpy as np
+
+        from nascli.latency import batch
+
+        price = self._entry_index.lookup(rows)
+        is_estimate = np.zeros(len(price), dtype=bool)
+        missing = np.flatnonzero(np.isnan(price))
+        if not missing.size:
+            return price, is_estimate
+        keys = rows.take(missing).keys()
+        if self.allow_estimates:
+            guess = self._family_models.estimate(keys)
+            price[missing], is_estimate[missing] = guess, ~np.isnan(guess)
+        left = np.flatnonzero(np.isnan(price[missing]))
+        if left.size:
+            distinct_rows, inverse = np.unique(keys[left], axis=0, return_inverse=True)
+            found = [self.key_value(batch.row_key(row)) for row in distinct_rows]
+            values = np.array([np.nan if f is None else f[0] for f in found])
+            flags = np.array([f is not None and f[1] for f in found], dtype=bool)
+            price[missing[left]] = values[inverse.ravel()]
+            is_estimate[missing[left]] = flags[inverse.ravel()]
+        return price, is_estimate
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector around a batch.
+
+    A batch allocates ~10⁵ tuples (block columns, predictions) and no reference cycles;
+    left on, the collector rescans the live objects (the batch's archs and genomes) over
+    and over, ~1.5× slower here. Restored on exit, also after an error.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def fit_scale_overhead(raw_sums: Sequence[float], measured: Sequence[float]) -> dict[str, float]:

@@ -33,8 +33,12 @@ from nascli.errors import ConfigError
 from nascli.layers import LayerKey
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import optuna
     from torch import nn
+
+    from nascli.latency.batch import KeyRows
 
 BLOCK_TYPES = ("idw", "ir", "basic", "bottleneck")
 _TYPE_ACT = {"idw": "relu", "ir": "relu6", "basic": "relu", "bottleneck": "relu"}
@@ -572,6 +576,13 @@ class MacroSpace:
         for key in self._head_keys(channels, genome.head, size):
             counts[key] = counts.get(key, 0) + 1
         return tuple(counts.items())
+
+    def key_rows(self, archs: Sequence[Arch], *, resolution: int | None = None) -> KeyRows:
+        """``key_counts`` of many archs as arrays (``latency.batch``), vectorised per block."""
+        from nascli.spaces.macro_rows import macro_key_rows
+
+        genomes = [self.genome(arch) for arch in archs]
+        return macro_key_rows(self, genomes, resolution or self.resolution)
 
     def num_layers(self, arch: Arch) -> int:
         """Depth for the ``Layers`` budget.

@@ -20,14 +20,23 @@ from nascli.errors import ConfigError, suggest
 from nascli.layers import LayerKey
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import optuna
     from torch import nn
+
+    from nascli.latency.batch import KeyRows
 
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 NUM_CELLS = len(OPS) ** 6
 _EDGE_SOURCES = (0, 0, 1, 0, 1, 2)
 _NODE_EDGES = ((0,), (1, 2), (3, 4, 5))
 _STRING_RE = re.compile(r"\|[^|]+\|\+\|[^|]+\|[^|]+\|\+\|[^|]+\|[^|]+\|[^|]+\|")
+_OP_RE = "(" + "|".join(OPS) + ")"
+# A well-formed string in one match (the fast path); anything else gets a precise error.
+_EXACT_RE = re.compile(
+    rf"\|{_OP_RE}~0\|\+\|{_OP_RE}~0\|{_OP_RE}~1\|\+\|{_OP_RE}~0\|{_OP_RE}~1\|{_OP_RE}~2\|"
+)
 
 
 def to_string(ops: tuple[str, ...]) -> str:
@@ -39,6 +48,9 @@ def to_string(ops: tuple[str, ...]) -> str:
 
 def parse_string(text: str) -> tuple[str, ...]:
     """Ops on the 6 edges from the official string; ConfigError names what is wrong."""
+    exact = _EXACT_RE.fullmatch(text)
+    if exact is not None:
+        return exact.groups()
     if not _STRING_RE.fullmatch(text):
         raise ConfigError(
             f"malformed NB201 string {text!r}: expected "
@@ -185,6 +197,42 @@ class NB201Space:
             for key in per_op[op]:
                 counts[key] = counts.get(key, 0) + self.cells_per_stage
         return tuple(counts.items())
+
+    def key_rows(self, archs: Sequence[Arch], *, resolution: int | None = None) -> KeyRows:
+        """``key_counts`` of many cells as packed rows (``latency.batch``): a gather per edge."""
+        import numpy as np
+
+        from nascli.latency.batch import KeyRows, rows_of_keys
+
+        fixed, per_op = _skeleton(
+            self.channels, self.cells_per_stage, self.num_classes, resolution or self.resolution
+        )
+        code = {op: i for i, op in enumerate(OPS)}
+        n, stages = len(archs), len(per_op[OPS[0]])
+        ops = np.asarray(
+            [[code[op] for op in self.ops(arch)] for arch in archs], dtype=np.int64
+        ).reshape(n, len(_EDGE_SOURCES))
+        base = rows_of_keys([key for key, _ in fixed], [0] * len(fixed), [t for _, t in fixed])
+        edge_keys = [key for op in OPS for key in per_op[op]]
+        edge = rows_of_keys(edge_keys, [0] * len(edge_keys), [1] * len(edge_keys))
+        which = (ops[:, :, None] * stages + np.arange(stages)).ravel()  # op's key per stage
+        owners = np.arange(n, dtype=np.int64)
+        return KeyRows.concat(
+            [
+                KeyRows(
+                    np.repeat(owners, len(fixed)),
+                    np.tile(base.count, n),
+                    np.tile(base.word1, n),
+                    np.tile(base.word2, n),
+                ),
+                KeyRows(
+                    np.repeat(owners, len(_EDGE_SOURCES) * stages),
+                    np.full(len(which), self.cells_per_stage, dtype=np.int64),
+                    edge.word1[which],
+                    edge.word2[which],
+                ),
+            ]
+        )
 
     def num_layers(self, arch: Arch) -> int:
         """Trainable weight layers (every conv and the classifier)."""
