@@ -141,7 +141,7 @@ def group(
 
 def fits(*, channels: int, mid: int, size: int, kernel: int, stride: int) -> bool:
     """Do keys bounded by these maxima fit the packed layout (no per-row range scans)?"""
-    bits = dict(zip(COLUMNS, (5, 17, 17, 8, 8, 21, 21, 22, 3, 3, 3), strict=True))
+    bits = {COLUMNS[column]: width for column, _, width in (*_WORD_1, *_WORD_2)}
     return (
         channels < 1 << bits["cin"]
         and mid < 1 << bits["mid"]
