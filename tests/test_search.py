@@ -16,6 +16,7 @@ from nascli.cli import app
 from nascli.config import load_run_config, resolve_config
 from nascli.errors import ConfigError
 from nascli.search.driver import SearchDriver, storage_url_for
+from tests.conftest import REPO
 
 runner = CliRunner()
 
@@ -289,3 +290,19 @@ def test_latency_budget_and_pareto_front(tmp_path: Path) -> None:
             v >= value and t <= latency and (v > value or t < latency) for v, t in points
         )
         assert not dominated
+
+
+@pytest.mark.parametrize(
+    "path", sorted((REPO / "configs" / "searches").glob("*.yaml")), ids=lambda p: p.name
+)
+def test_shipped_search_configs_resolve(path: Path) -> None:
+    """Every shipped run config names a real space, proxy (or ensemble), algorithm and budgets."""
+    from nascli.budget import parse_budgets
+    from nascli.proxies import get_proxy
+    from nascli.spaces import get_space
+
+    config = resolve_config(load_run_config(path))
+    get_space(config.space)
+    for member in config.proxy.split("+"):
+        get_proxy(member)
+    assert parse_budgets(list(config.budgets))
