@@ -176,6 +176,14 @@ def test_out_of_range_fields_take_the_scalar_path() -> None:
     scalar = Predictor(table)
     for got, arch in zip(Predictor(table).predict_many(archs), archs, strict=True):
         assert got.latency_ms == pytest.approx(scalar.predict(arch).latency_ms, rel=1e-12)
+    # A network whose own keys do not pack (an expanded width past 2**22) is priced the same way.
+    clean = LatencyTable.load(TABLES / "cpu/mobilenet-imagenet-224.json")
+    genome = space.genome(archs[0])
+    wide = genome.blocks[-1]._replace(width=1 << 20, expansion=6)
+    giant = space.make(MacroGenome(genome.stem, (*genome.blocks[:-1], wide), genome.head))
+    batch_only = Predictor(clean).predict_many([giant, archs[1]])
+    assert batch_only[0].latency_ms == pytest.approx(Predictor(clean).predict(giant).latency_ms)
+    assert batch_only[1].latency_ms == pytest.approx(Predictor(clean).predict(archs[1]).latency_ms)
 
 
 def test_hash_collisions_cost_speed_not_correctness(monkeypatch: pytest.MonkeyPatch) -> None:

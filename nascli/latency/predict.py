@@ -162,10 +162,11 @@ class Predictor:
         for arch in fresh:
             if arch.space != space:
                 self.predict(arch)  # raises the space-mismatch error
-        if fresh and not self._batch_ready():
-            return [self.predict(arch) for arch in archs]
         if fresh:
-            totals, estimated, missing = self._batch_sums(fresh)
+            sums = self._batch_sums(fresh) if self._batch_ready() else None
+            if sums is None:  # keys that do not pack (or collide): the scalar path prices all
+                return [self.predict(arch) for arch in archs]
+            totals, estimated, missing = sums
             latency = (self.scale * totals + self.overhead_ms).tolist()
             for slot, arch, ms, total, n_est, lacks in zip(
                 todo, fresh, latency, totals.tolist(), estimated.tolist(), missing.tolist(),
@@ -193,22 +194,19 @@ class Predictor:
             return False
         return bool(self._entry_index.unique and self._family_models.unique)
 
-    def _batch_sums(self, archs: Sequence[Arch]) -> tuple[Any, Any, Any]:
-        """(raw sum, estimated count, any unpriced key) per arch, as arrays."""
-        import numpy as np
-
+    def _batch_sums(self, archs: Sequence[Arch]) -> tuple[Any, Any, Any] | None:
+        """(raw sum, estimated count, any unpriced key) per arch, as arrays; None when a
+        key does not fit the packed layout."""
         from nascli.latency import batch
 
+        fast = getattr(self.space, "key_rows", None)
         try:
-            fast = getattr(self.space, "key_rows", None)
             if fast is not None:
                 rows = fast(archs, resolution=self.resolution)
             else:
                 rows = batch.rows_from_pairs(self._key_counts(arch) for arch in archs)
-        except batch.OutOfRange:  # a key too large to pack: price these archs one by one
-            scalar = [self.predict(arch) for arch in archs]
-            totals = np.array([p.raw_sum_ms for p in scalar])
-            return totals, np.array([p.estimated_keys for p in scalar]), np.zeros(len(archs), bool)
+        except batch.OutOfRange:
+            return None
         # Price each distinct key once: a batch of new networks repeats its keys ~5×.
         found = batch.distinct(rows)
         if found is None:  # two different keys share a hash: price every row as it is
