@@ -283,14 +283,16 @@ def run_bench(
     progress: Progress | None = None,
     warn: Callable[[str], None] | None = None,
     factory: Callable[..., Any] | None = None,
+    augment: bool | None = None,
 ) -> BenchResult:
     """Score the sample (missing outcomes only), then correlate each item with the target."""
-    from nascli.proxies.runner import check_data, make_proxies, prepare
+    from nascli.proxies.runner import check_data, default_augment, make_proxies, prepare
 
     started = time.perf_counter()
     options = options or {}
     names = component_names(items)
     proxies = make_proxies(names, options, factory, batches)  # unknown names fail first
+    augment = default_augment(proxies, augment) if data is not None else False
     fingerprint = data_fingerprint(data)
     keys = {
         n: settings_key(
@@ -302,6 +304,7 @@ def run_bench(
             resolution=resolution,
             seed=seed,
             space=space,
+            augment=augment,
         )
         for n in names
     }
@@ -317,7 +320,8 @@ def run_bench(
         if todo:
             scorer = prepare(
                 names, space_name=space, data=data, batch_size=batch_size, batches=batches,
-                resolution=resolution, seed=seed, options=options, factory=factory, **extra,
+                resolution=resolution, seed=seed, options=options, factory=factory,
+                augment=augment, **extra,
             )  # fmt: skip
         else:  # everything cached: still refuse data the proxies cannot use
             from nascli.data import load_data

@@ -19,8 +19,12 @@ the statistics every ImageNet- and CIFAR-trained zero-shot proxy code base uses 
 3-channel input.
 
 Batches are drawn without replacement from a seeded permutation of the images; when
-``batch_size × n_batches`` exceeds the data set, a fresh permutation continues the draw
-(so two batches of 64 from 64 images are two different orders of the same images).
+``batch_size × n_batches`` exceeds the data set, a fresh permutation continues the draw.
+With ``augment=True`` every drawn image becomes a seeded training view (random-resized crop
++ flip, or pad-4 crop + flip for 32-px images; ``nascli.augment``), as the proxies' authors
+draw batches from a training loader. Without augmentation, two batches holding the same set
+of images (two batches of 64 from 64 images) would give gradient proxies identical
+gradients; ``load_data`` refuses that draw with a message instead of scoring it.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from nascli.augment import augmented_batch
 from nascli.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -175,9 +180,30 @@ def _to_tensor(images: np.ndarray, resolution: int) -> torch.Tensor:
             x, size=(resolution, resolution), mode="bilinear", align_corners=False,
             antialias=shrink,
         )  # fmt: skip
+    return _normalise(x)
+
+
+def _normalise(x: torch.Tensor) -> torch.Tensor:
+    """Float NCHW in [0, 1] → ImageNet-normalised."""
+    import torch
+
     mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
     std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
     return ((x - mean) / std).contiguous()
+
+
+def _refuse_identical_batches(indices: list[int], batch_size: int, n_batches: int) -> None:
+    """Without augmentation, two batches of the same images give identical gradients."""
+    seen: dict[tuple[int, ...], int] = {}
+    for b in range(n_batches):
+        key = tuple(sorted(indices[b * batch_size : (b + 1) * batch_size]))
+        if key in seen:
+            raise ConfigError(
+                f"batches {seen[key] + 1} and {b + 1} would hold the same {batch_size} images "
+                "without augmentation (gradient proxies would see identical batches): use "
+                "--augment, more images, or a smaller --batch-size"
+            )
+        seen[key] = b
 
 
 def load_data(
@@ -188,8 +214,13 @@ def load_data(
     batch_size: int = 64,
     n_batches: int = 2,
     seed: int = 0,
+    augment: bool = False,
 ) -> BatchSet:
-    """Batches from ``path`` (``.npz`` or image folder) or Gaussian noise when ``None``."""
+    """Batches from ``path`` (``.npz`` or image folder) or Gaussian noise when ``None``.
+
+    ``augment`` draws a seeded training view of every real image (ignored for Gaussian
+    input, which differs between batches by construction).
+    """
     import numpy as np
     import torch
 
@@ -217,18 +248,27 @@ def load_data(
             f"{num_classes} classes"
         )
     indices = _draw_indices(len(x), batch_size * n_batches, seed)
+    if not augment:
+        _refuse_identical_batches(indices, batch_size, n_batches)
+    views = np.random.default_rng([seed, 1])
     placeholder = torch.Generator().manual_seed(seed)
     batches: list[Batch] = []
     for b in range(n_batches):
         chosen = np.asarray(indices[b * batch_size : (b + 1) * batch_size])
-        xb = _to_tensor(x[chosen], resolution)
+        if augment:
+            xb = _normalise(augmented_batch(x[chosen], resolution, views))
+        else:
+            xb = _to_tensor(x[chosen], resolution)
         if y is not None:
             yb = torch.from_numpy(y[chosen].astype(np.int64))
         else:
             yb = torch.randint(0, num_classes, (batch_size,), generator=placeholder)
         batches.append((xb, yb))
     labelled = y is not None
-    description = f"{path} ({len(x)} images, {'labelled' if labelled else 'unlabelled'})"
+    views_note = ", augmented views" if augment else ""
+    description = (
+        f"{path} ({len(x)} images, {'labelled' if labelled else 'unlabelled'}{views_note})"
+    )
     return BatchSet(batches, source, labelled, description)
 
 
@@ -240,9 +280,10 @@ def load_batches(
     batch_size: int = 64,
     n_batches: int = 2,
     seed: int = 0,
+    augment: bool = False,
 ) -> list[Batch]:
     """``load_data(...).batches``: the list of ``(x, y)`` a proxy's ``score`` takes."""
     return load_data(
         path, num_classes=num_classes, resolution=resolution, batch_size=batch_size,
-        n_batches=n_batches, seed=seed,
+        n_batches=n_batches, seed=seed, augment=augment,
     ).batches  # fmt: skip

@@ -49,7 +49,13 @@ def test_mobilenetv2_known_cost() -> None:
 
 @pytest.mark.parametrize(
     ("name", "macs", "params", "layers"),
-    [("zico-600m", 590.3e6, 9.65e6, 14), ("zico-1g", 979.2e6, 15.25e6, 16)],
+    [
+        ("zico-450m", 438.4e6, 5.72e6, 14),
+        ("zico-600m", 590.3e6, 9.65e6, 14),
+        ("zico-1g", 979.2e6, 15.25e6, 16),
+        # The authors give no layer count for it; 6 = stem + head + four blocks of L = 1.
+        ("params-450m", 450.0e6, 11.0e6, 6),
+    ],
 )
 def test_published_zico_nets_match_authors_counter(name, macs, params, layers) -> None:
     """Authors' counter (conv + BN, 224 px) figures; ours counts conv/linear MACs only."""

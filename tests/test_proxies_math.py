@@ -170,10 +170,23 @@ def test_zico_accumulate_changes_the_value() -> None:
     assert np_zico(_zico_grads(True)) != pytest.approx(np_zico(_zico_grads(False)), rel=1e-3)
 
 
+def test_zico_default_uses_each_batchs_own_gradient() -> None:
+    """The released code at HEAD zeroes gradients before every batch (commit d7076d5)."""
+    from nascli.proxies import get_proxy
+    from nascli.proxies.zico import layer_terms, record_gradients, zico_from_terms
+
+    model = TinyNet()
+    batches = [_batch(X1, Y1), _batch(X2, Y2)]
+    default = zico_from_terms(layer_terms(model, record_gradients(model, batches)))
+    assert default == pytest.approx(np_zico(_zico_grads(False)), rel=1e-5)
+    assert get_proxy("zico").accumulate is False
+    assert get_proxy("zico-bc").accumulate is False
+
+
 def test_zico_bc_subtracts_beta_log_hw_over_sqrt_c() -> None:
     from nascli.proxies.zico_bc import zico_bc_score
 
-    zico = np_zico(_zico_grads(True))
+    zico = np_zico(_zico_grads(False))  # default: each batch's own gradient
     # conv output 4 channels at 2×2: log(4/√4); linear output 3 classes at 1×1: log(1/√3)
     correction = math.log(4 / math.sqrt(4)) + math.log(1 / math.sqrt(3))
     batches = [_batch(X1, Y1), _batch(X2, Y2)]
@@ -188,7 +201,7 @@ def test_zico_skips_a_layer_without_gradient() -> None:
     w2 = np.zeros_like(W2)  # no gradient reaches the conv; the linear layer still gets one
     g1, g2 = np_ce_grads(W1, w2, X1, Y1), np_ce_grads(W1, w2, X2, Y2)
     assert not g1["dW1"].any()
-    fc = np.stack([g1["dW2"].ravel(), (g1["dW2"] + g2["dW2"]).ravel()])
+    fc = np.stack([g1["dW2"].ravel(), g2["dW2"].ravel()])  # default: independent gradients
     std = fc.std(axis=0)
     keep = std != 0
     expected = math.log((np.abs(fc).mean(axis=0)[keep] / std[keep]).sum())

@@ -60,6 +60,16 @@ def _check_common(batch_size: int, batches: int, resolution: int | None) -> None
         raise ConfigError(f"--resolution must be at least 8, got {resolution}")
 
 
+AUGMENT_HELP = (
+    "Training-style views of real images in every batch (random-resized crop + flip; pad-4 "
+    "crop + flip for 32-px images), as the proxies' authors draw batches. Default: on for "
+    "proxies that take gradients of a loss (ZiCo, SNIP, GraSP, Fisher, GradNorm), off otherwise."
+)
+AugmentOption = Annotated[
+    bool | None, typer.Option("--augment/--no-augment", help=AUGMENT_HELP, show_default=False)
+]
+
+
 def _fmt(value: float | None, digits: int = 3) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
@@ -79,6 +89,7 @@ def score_command(
     ] = 0,
     space: Annotated[str | None, typer.Option(help="Space of a bare architecture string.")] = None,
     option: Annotated[list[str] | None, typer.Option("--option", "-o", help=OPTION_HELP)] = None,
+    augment: AugmentOption = None,
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Zero-shot scores of one architecture, the seconds each took, and its cost.
@@ -94,7 +105,7 @@ def score_command(
     the_arch = resolve_arch(arch, space)
     result = score_arch(
         the_arch, component_names(items), data=data, batch_size=batch_size, batches=batches,
-        resolution=resolution, seed=seed, options=parse_options(option),
+        resolution=resolution, seed=seed, options=parse_options(option), augment=augment,
     )  # fmt: skip
     ensembles = [i.name for i in items if i.is_ensemble]
     payload = {
@@ -231,6 +242,7 @@ def bench_command(
         ),
     ] = None,
     option: Annotated[list[str] | None, typer.Option("--option", "-o", help=OPTION_HELP)] = None,
+    augment: AugmentOption = None,
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Kendall τ / Spearman ρ of proxies (and ensembles) against a ground-truth column.
@@ -265,7 +277,7 @@ def bench_command(
         result = run_bench(
             truth, items, space=space, cache_dir=cache_dir, data=data, batch_size=batch_size,
             batches=batches, resolution=resolution, seed=seed, options=parse_options(option),
-            published=published_values, progress=advance,
+            published=published_values, progress=advance, augment=augment,
         )  # fmt: skip
     if json_out:
         emit_json(result.as_dict())

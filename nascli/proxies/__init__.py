@@ -56,7 +56,10 @@ _ZICO_OPTIONS = {
     "batches": Option(int, 2, "number N of batches, one gradient each (N >= 2)"),
     "residual": _residual(False),
     "accumulate": Option(
-        bool, True, "keep gradients across batches, as the released code does (G_k = g_1+…+g_k)"
+        bool,
+        False,
+        "keep gradients across batches (G_k = g_1+…+g_k), as the first commit bbabe28 of the "
+        "released code did; default: each batch's own gradient, as the released code at HEAD",
     ),
 }
 

@@ -75,6 +75,18 @@ def make_proxies(
     return {name: factory(name, **resolved[name]) for name in names}
 
 
+def default_augment(proxies: Mapping[str, Proxy], augment: bool | None) -> bool:
+    """Training-style views by default for proxies that take gradients of a loss.
+
+    Their authors score networks on batches of a training loader (augmented views); the
+    other proxies look at one forward pass, where real images as they are are the natural
+    input. An explicit ``augment`` wins.
+    """
+    if augment is not None:
+        return bool(augment)
+    return any(proxy.needs_labels for proxy in proxies.values())
+
+
 def check_data(proxies: Mapping[str, Proxy], data: BatchSet, warn: Warn = _stderr_warn) -> None:
     """Refuse unlabelled real data for label-hungry proxies; warn when only noise is given."""
     for name, proxy in proxies.items():
@@ -149,8 +161,13 @@ def prepare(
     options: Mapping[str, Mapping[str, Any]] | None = None,
     warn: Warn = _stderr_warn,
     factory: Callable[..., Proxy] | None = None,
+    augment: bool | None = None,
 ) -> Scorer:
-    """Check the proxies, load the batches once and return a ``Scorer`` for ``space_name``."""
+    """Check the proxies, load the batches once and return a ``Scorer`` for ``space_name``.
+
+    ``augment=None`` chooses training-style views when a proxy needs labels
+    (``default_augment``).
+    """
     from nascli.spaces import get_space
 
     proxies = make_proxies(proxy_names, options, factory, batches)
@@ -158,7 +175,7 @@ def prepare(
     size = resolution or space.resolution
     batch_set = load_data(
         data, num_classes=space.num_classes, resolution=size, batch_size=batch_size,
-        n_batches=batches, seed=seed,
+        n_batches=batches, seed=seed, augment=default_augment(proxies, augment),
     )  # fmt: skip
     check_data(proxies, batch_set, warn)
     return Scorer(proxies, batch_set, resolution, seed)
@@ -187,6 +204,7 @@ def score_arch(
     options: Mapping[str, Mapping[str, Any]] | None = None,
     warn: Warn = _stderr_warn,
     factory: Callable[..., Proxy] | None = None,
+    augment: bool | None = None,
 ) -> ArchScores:
     """Score one architecture with each named proxy (seconds and failures per proxy)."""
     from nascli.spaces import get_space
@@ -194,6 +212,7 @@ def score_arch(
     scorer = prepare(
         proxy_names, space_name=arch.space, data=data, batch_size=batch_size, batches=batches,
         resolution=resolution, seed=seed, options=options, warn=warn, factory=factory,
+        augment=augment,
     )  # fmt: skip
     space = get_space(arch.space)
     size = resolution or space.resolution

@@ -12,11 +12,14 @@ Follows the authors' released ``ZeroShotProxy/compute_zico.py`` (SLDGroup/ZiCo):
 * per layer: ``log Σ mean/std``; a layer whose sum is 0 (no element left) is skipped;
   ZiCo is the sum over layers. Higher is better.
 
-**Gradient accumulation.** The released ``getzico`` never calls ``zero_grad`` between
-batches, so the k-th recorded gradient is the running sum ``G_k = g_1 + … + g_k``, not
-the k-th batch's own gradient ``g_k`` the paper's formula uses. ``accumulate=True``
-(default) reproduces the released code, hence the numbers the authors' search used;
-``accumulate=False`` zeroes gradients before each batch (``G_k = g_k``, the paper).
+**Independent gradients (default).** The released code at HEAD (``b0fec65``) calls
+``network.zero_grad()`` before every batch — added in commit ``d7076d5`` ("Update
+compute_zico.py") — so the k-th recorded gradient is the k-th batch's own ``g_k``, as the
+paper's formula has it. The repository's first commit (``bbabe28``) lacked that call, so
+its k-th gradient was the running sum ``g_1 + … + g_k``; ``accumulate=True`` reproduces that
+first commit (kept for comparing with results computed from it, never the default).
+Batches must differ: the authors draw training views (random-resized crop + flip), and
+``nascli.data`` refuses two batches holding the same images without augmentation.
 
 **Residual links.** The authors score macro-space networks built with
 ``no_reslink=True`` (``evolution_search.compute_nas_score``), so ``residual=False`` is
@@ -56,13 +59,13 @@ class LayerTerm:
 
 
 def record_gradients(
-    model: nn.Module, batches: Sequence[Batch], *, accumulate: bool = True
+    model: nn.Module, batches: Sequence[Batch], *, accumulate: bool = False
 ) -> dict[str, list[torch.Tensor]]:
     """Per weight layer, the N recorded gradients (flattened copies of ``weight.grad``).
 
-    ``accumulate`` keeps ``.grad`` across batches (the released code); otherwise the
-    gradients are zeroed before each batch. A layer that gets no gradient (unused)
-    records zeros.
+    Gradients are zeroed before each batch (the released code at HEAD); ``accumulate``
+    keeps ``.grad`` across batches (its first commit). A layer that gets no gradient
+    (unused) records zeros.
     """
     layers = weight_layers(model)
     model.train()
@@ -161,7 +164,7 @@ class ZiCo:
     needs_labels = True
     cost = "2 fwd+bwd"
 
-    def __init__(self, batches: int = 2, residual: bool = False, accumulate: bool = True) -> None:
+    def __init__(self, batches: int = 2, residual: bool = False, accumulate: bool = False) -> None:
         self.batches = check_batch_option(batches, self.name)
         self.residual = bool(residual)
         self.accumulate = bool(accumulate)

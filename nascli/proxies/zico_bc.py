@@ -11,7 +11,7 @@ channels (for a ``nn.Linear`` layer H = W = 1 and C = out_features), measured on
 first batch at the proxy-time resolution. β = 1 (the paper's value for classification)
 is the default and is configurable. The sum runs over the same layers as ZiCo's: a
 layer ZiCo skips (no element with non-zero gradient std) gets no correction either.
-Everything else (batches, train mode, gradient accumulation as released, residual
+Everything else (batches, train mode, independent per-batch gradients as released, residual
 links removed by default) is ``nascli.proxies.zico``'s. No authors' code is public;
 the formula above is the paper's.
 """
@@ -44,7 +44,7 @@ def bias_correction(shape: Sequence[int]) -> float:
 
 
 def zico_bc_score(
-    model: nn.Module, batches: Sequence[Batch], *, beta: float = 1.0, accumulate: bool = True
+    model: nn.Module, batches: Sequence[Batch], *, beta: float = 1.0, accumulate: bool = False
 ) -> float:
     """ZiCo-BC of ``model`` on ``batches`` (all of them are used)."""
     shapes: dict[str, tuple[int, ...]] = {}
@@ -82,7 +82,7 @@ class ZiCoBC:
         beta: float = 1.0,
         batches: int = 2,
         residual: bool = False,
-        accumulate: bool = True,
+        accumulate: bool = False,
     ) -> None:
         if isinstance(beta, bool) or not isinstance(beta, int | float) or not math.isfinite(beta):
             raise ConfigError(
