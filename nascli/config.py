@@ -27,7 +27,7 @@ from nascli.errors import ConfigError
 DEFAULT_SPACE = "mobilenet-imagenet"
 DEFAULT_PROXY = "zico"
 DEFAULT_ALGO = "evolution"
-ALGOS = ("evolution", "tpe", "nsga2", "random")
+ALGOS = ("surrogate", "evolution", "tpe", "nsga2", "random")
 LOW_COST_RESOLUTION = 96  # proxy-time resolution cap (a space at <= 96 px keeps its own)
 LOW_COST_BATCH_SIZE = 16
 LOW_COST_BATCHES = 2  # ZiCo's N = 2 gradient batches

@@ -175,7 +175,20 @@ class ZiCo:
         return self.batches
 
     def score(self, candidate: Candidate, batches: Sequence[Batch]) -> float:
+        return self.score_layers(candidate, batches)[0]
+
+    def score_layers(
+        self, candidate: Candidate, batches: Sequence[Batch]
+    ) -> tuple[float, list[float | None]]:
+        """ZiCo and every weight layer's term, in ``weight_layers`` order (None: skipped).
+
+        The layer terms are free by-products of the score; a search learns from them which
+        layers pay off (``nascli.search.surrogate``).
+        """
         used = check_batches(batches, self.batches, self.name)
         model = candidate.build(residual=self.residual)
         grads = record_gradients(model, used, accumulate=self.accumulate)
-        return zico_from_terms(layer_terms(model, grads))
+        terms = layer_terms(model, grads)
+        by_name = {term.name: term.log_sum for term in terms}
+        per_layer = [by_name.get(name) for name, _ in weight_layers(model)]
+        return zico_from_terms(terms), per_layer

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import os
+import random
 import time
 import warnings
 from collections.abc import Callable
@@ -43,6 +44,7 @@ from nascli.search.components import (
     resolve_proxies,
 )
 from nascli.search.evolution import Evolution, Member, NoFeasibleCandidate, pareto_ranks
+from nascli.search.surrogate import TERMS_KEY, LayerwiseProxy, SurrogateProposer
 
 if TYPE_CHECKING:
     import optuna
@@ -197,7 +199,8 @@ class SearchDriver:
         )  # fmt: skip
         if worker == 0:
             check_proxy_data(self.proxies, self.data)
-        self.evolution = None
+        self.evolution: Evolution | SurrogateProposer | None = None
+        self.layerwise: LayerwiseProxy | None = None
         if config.algo == "evolution":
             self.evolution = Evolution(
                 self.space,
@@ -205,10 +208,29 @@ class SearchDriver:
                 population=config.population,
                 seed=config.seed,
             )
+        elif config.algo == "surrogate":
+            self.layerwise, self.evolution = self._surrogate(config)
         self._consecutive_rejects = 0
         self._ever_feasible = False
         self._fresh_records: list[TrialRecord] | None = None  # read by the last callback
         self.proxy_seconds = 0.0
+
+    def _surrogate(self, config: SearchConfig) -> tuple[LayerwiseProxy, SurrogateProposer]:
+        """The layer-term recorder around the proxy and the proposer that learns from it."""
+        if len(self.proxy_names) != 1:
+            raise ConfigError("--algo surrogate optimises one proxy, not an ensemble")
+        name = self.proxy_names[0]
+        recorder = LayerwiseProxy(self.proxies[name])
+        self.proxies[name] = recorder
+        proposer = SurrogateProposer(
+            self.space, self.constraints.feasible, resolution=self.resolution,
+            residual=recorder.residual, population=config.population, seed=config.seed,
+        )  # fmt: skip
+        try:  # a space whose blocks the layer model does not cover fails before any trial
+            proposer.predict(self.space.sample(random.Random(config.seed)))
+        except ConfigError as exc:
+            raise ConfigError(f"--algo surrogate on {self.space.name!r}: {exc}") from None
+        return recorder, proposer
 
     # ---------------------------------------------------------------- study
     def open_study(self) -> optuna.Study:
@@ -294,6 +316,10 @@ class SearchDriver:
             records = self.records(trial.study)
         if self.evolution is not None:
             seen = {r.arch for r in records if r.arch and (r.evaluated or r.state == "RUNNING")}
+            if isinstance(self.evolution, SurrogateProposer):
+                self.evolution.observe(
+                    [(r.arch, r.info[TERMS_KEY]) for r in records if r.arch and TERMS_KEY in r.info]
+                )
             try:
                 proposal = self.evolution.propose(trial.number, self._members(records), seen)
             except NoFeasibleCandidate as exc:
@@ -327,6 +353,8 @@ class SearchDriver:
             return _unwrap(cached.values)
         scores, seconds, error = self.score(arch)
         info["proxy_seconds"] = seconds
+        if self.layerwise is not None and self.layerwise.last_terms is not None:
+            info[TERMS_KEY] = self.layerwise.last_terms
         if error is not None:
             info["error"] = error
             trial.set_user_attr(ATTR, info)
