@@ -23,7 +23,6 @@ from dataclasses import dataclass
 
 from nascli.errors import ConfigError, suggest
 
-KINDS = ("macs", "params", "layers", "latency")
 _SCALE = {"": 1.0, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12}
 _TIME_SCALE_MS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 _NUMBER = r"(?P<num>[0-9]+(?:\.[0-9]+)?|\.[0-9]+)"

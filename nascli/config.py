@@ -250,17 +250,10 @@ def read_resolved(path: Path) -> dict[str, Any]:
     return data
 
 
-def identity_of(options: dict[str, Any]) -> dict[str, Any]:
-    """Identity of a stored config mapping (for comparing a run dir with a new command)."""
-    config = resolve_config(options)
-    return config.identity()
-
-
 __all__ = [
     "ALGOS",
     "SearchConfig",
     "default_out_dir",
-    "identity_of",
     "load_run_config",
     "parse_duration",
     "read_resolved",

@@ -76,11 +76,6 @@ def block_cost(key: LayerKey) -> BlockCost:
     return _COSTERS[key.op](key)
 
 
-def _held(key: LayerKey) -> int:
-    """Values of the block input kept alive for the residual addition."""
-    return key.cin * key.h * key.w if key.residual != "none" else 0
-
-
 def _conv(key: LayerKey) -> BlockCost:
     ho, wo = key.h_out, key.w_out
     k2 = key.kernel * key.kernel

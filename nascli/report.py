@@ -212,9 +212,9 @@ def _front(points: Sequence[tuple[float | None, float]]) -> list[tuple[float, fl
 def write_json(path: Path, payload: Any) -> None:
     import json
 
-    from nascli.commands.common import _jsonable
+    from nascli.formatting import jsonable
 
-    write_text_atomic(path, json.dumps(_jsonable(payload), indent=2) + "\n")
+    write_text_atomic(path, json.dumps(jsonable(payload), indent=2) + "\n")
 
 
 def write_csv(path: Path, text: str) -> None:
@@ -251,7 +251,7 @@ def render_table(summary: dict[str, Any], top: Sequence[Row], baselines: Sequenc
 def _cells(rank: str, row: Row, devices: Sequence[str], label: str | None = None) -> list[str]:
     from rich.markup import escape
 
-    from nascli.commands.common import human_count
+    from nascli.formatting import human_count
 
     text = escape(f"{label}: {row.arch}" if label else row.arch)
     cells = [rank, text, f"{row.value:.2f}", human_count(row.macs), human_count(row.params)]

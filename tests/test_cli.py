@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
@@ -92,13 +91,22 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, make_args, needle: str) -> N
     assert "Traceback" not in result.stderr
 
 
-def test_unwritable_directory_for_export(tmp_path) -> None:
-    if os.geteuid() == 0:
-        pytest.skip("root can write into read-only directories")
-    locked = tmp_path / "locked"
-    locked.mkdir(mode=0o500)
-    result = run("export", "nb201:1", "--onnx", str(locked / "x.onnx"))
-    assert result.returncode == 2
+@pytest.mark.parametrize(
+    ("target", "needle"),
+    [("a-file/x.onnx", "cannot write"), ("a-dir", "is a directory")],
+    ids=["parent-is-a-file", "target-is-a-directory"],
+)
+def test_unwritable_export_path_is_exit_2(tmp_path, target: str, needle: str) -> None:
+    """Paths no user can write, root included (CI runs as root)."""
+    (tmp_path / "a-file").write_text("not a directory")
+    (tmp_path / "a-dir").mkdir()
+    result = run("export", "nb201:1", "--onnx", str(tmp_path / target))
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0], result.stderr
+    assert (tmp_path / "a-file").read_text() == "not a directory"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-dir", "a-file"]
+    assert not any((tmp_path / "a-dir").iterdir())
 
 
 def test_export_command_writes_checked_onnx(tmp_path) -> None:

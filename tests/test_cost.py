@@ -15,7 +15,7 @@ from nascli.arch import resolve_arch
 from nascli.cost import network_cost
 from nascli.spaces import get_space
 
-from .conftest import REPO, shared_file
+from .conftest import REPO
 
 # Small resolutions keep the torch side fast; the analytic model takes the same resolution.
 _RESOLUTION = {"mobilenet-imagenet": 64, "resnet-imagenet": 64, "nb201": 32}
@@ -66,7 +66,7 @@ def test_published_zico_nets_match_authors_counter(name, macs, params, layers) -
     assert cost.layers == layers
 
 
-def test_nb201_spot_values_match_official_api() -> None:
+def test_nb201_spot_values_match_official_api(shared_file) -> None:
     reference = json.loads(shared_file("reference_spot_values.json").read_text())
     for index in ("13714", "3558"):
         spot = reference["nb201_api_examples"][index]

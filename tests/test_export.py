@@ -17,7 +17,11 @@ from nascli.spaces import get_space
 
 @pytest.mark.parametrize(
     ("ref", "resolution"),
-    [("nb201:13714", None), ("nb201:1", None), ("sample:mobilenet-imagenet", 96)],
+    [
+        ("nb201:13714", None),
+        ("nb201:1", None),
+        pytest.param("sample:mobilenet-imagenet", 96, marks=pytest.mark.slow),
+    ],
 )
 def test_export_matches_torch(tmp_path, ref: str, resolution: int | None) -> None:
     if ref.startswith("sample:"):

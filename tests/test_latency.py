@@ -15,10 +15,10 @@ from typer.testing import CliRunner
 from nascli.cli import app
 from nascli.errors import ConfigError
 from nascli.latency.devices import DeviceProfile, list_devices, load_device, missing_reason
-from nascli.latency.table import SCHEMA_VERSION, LatencyTable, diff_tables, new_table
+from nascli.latency.table import SCHEMA_VERSION, LatencyTable, diff_tables
 from nascli.layers import LayerKey
 from nascli.spaces import get_space
-from tests.conftest import REPO, shared_file
+from tests.conftest import REPO
 
 runner = CliRunner()
 NB201 = get_space("nb201")
@@ -146,30 +146,8 @@ def test_cli_devices_list_json() -> None:
 
 
 # ----------------------------------------------------------------------------- tables
-def _tiny_nb201_table(
-    values: dict[str, float] | None = None, fit: dict | None = None
-) -> LatencyTable:
-    """An NB201 table with hand-chosen entries (value = min_ms)."""
-    from nascli.latency.grid import nb201_keys
-
-    table = new_table("nb201", 32, load_device("cpu").to_dict(), {"statistic": "min", "runs": 1})
-    keys = nb201_keys(NB201, 32)
-    for i, key in enumerate(keys):
-        v = (values or {}).get(key.to_str(), 0.01 * (i + 1))
-        table.entries[key.to_str()] = {
-            "median_ms": v * 2,
-            "min_ms": v,
-            "p10_ms": v,
-            "p90_ms": v * 3,
-            "n": 5,
-        }
-    table.meta["fit"] = fit or {"scale": 1.0, "overhead_ms": 0.0}
-    table.meta["method"] = "isolated"
-    return table
-
-
-def test_table_round_trip_and_entry_value(tmp_path: Path) -> None:
-    table = _tiny_nb201_table()
+def test_table_round_trip_and_entry_value(tmp_path: Path, tiny_nb201_table) -> None:
+    table = tiny_nb201_table()
     table.meta["entry_offset_ms"] = 0.005
     path = table.save(tmp_path / "t.json")
     again = LatencyTable.load(path)
@@ -179,8 +157,8 @@ def test_table_round_trip_and_entry_value(tmp_path: Path) -> None:
     assert json.loads(path.read_text())["schema_version"] == SCHEMA_VERSION
 
 
-def test_truncated_corrupt_and_foreign_tables(tmp_path: Path) -> None:
-    path = _tiny_nb201_table().save(tmp_path / "t.json")
+def test_truncated_corrupt_and_foreign_tables(tmp_path: Path, tiny_nb201_table) -> None:
+    path = tiny_nb201_table().save(tmp_path / "t.json")
     text = path.read_text()
     path.write_text(text[: len(text) // 2])
     with pytest.raises(ConfigError, match="not valid JSON"):
@@ -197,8 +175,8 @@ def test_truncated_corrupt_and_foreign_tables(tmp_path: Path) -> None:
         LatencyTable.load(tmp_path / "nope.json")
 
 
-def test_newer_schema_version_is_refused(tmp_path: Path) -> None:
-    path = _tiny_nb201_table().save(tmp_path / "t.json")
+def test_newer_schema_version_is_refused(tmp_path: Path, tiny_nb201_table) -> None:
+    path = tiny_nb201_table().save(tmp_path / "t.json")
     data = json.loads(path.read_text())
     data["schema_version"] = SCHEMA_VERSION + 1
     path.write_text(json.dumps(data))
@@ -206,8 +184,8 @@ def test_newer_schema_version_is_refused(tmp_path: Path) -> None:
         LatencyTable.load(path)
 
 
-def test_table_for_another_space_or_resolution(tmp_path: Path) -> None:
-    table = _tiny_nb201_table()
+def test_table_for_another_space_or_resolution(tmp_path: Path, tiny_nb201_table) -> None:
+    table = tiny_nb201_table()
     table.path = tmp_path / "t.json"
     with pytest.raises(ConfigError, match="space 'nb201', not 'mobilenet-imagenet'"):
         table.require("mobilenet-imagenet", 224)
@@ -220,9 +198,9 @@ def test_table_for_another_space_or_resolution(tmp_path: Path) -> None:
         Predictor(table).predict(macro.initial())
 
 
-def test_diff_reports_per_key_change() -> None:
-    a = _tiny_nb201_table()
-    b = _tiny_nb201_table()
+def test_diff_reports_per_key_change(tiny_nb201_table) -> None:
+    a = tiny_nb201_table()
+    b = tiny_nb201_table()
     key = sorted(b.entries)[3]
     b.entries[key] = {**b.entries[key], "min_ms": b.entries[key]["min_ms"] * 1.5}
     result = diff_tables(a, b)
@@ -233,10 +211,10 @@ def test_diff_reports_per_key_change() -> None:
 
 
 # ----------------------------------------------------------------------------- predict
-def test_prediction_is_scaled_sum_plus_overhead_by_hand() -> None:
+def test_prediction_is_scaled_sum_plus_overhead_by_hand(tiny_nb201_table) -> None:
     from nascli.latency.predict import Predictor
 
-    table = _tiny_nb201_table(fit={"scale": 1.1, "overhead_ms": 0.25})
+    table = tiny_nb201_table(fit={"scale": 1.1, "overhead_ms": 0.25})
     arch = NB201.parse(
         "|nor_conv_3x3~0|+|none~0|skip_connect~1|+|avg_pool_3x3~0|nor_conv_1x1~1|none~2|"
     )
@@ -247,10 +225,10 @@ def test_prediction_is_scaled_sum_plus_overhead_by_hand() -> None:
     assert not got.estimated
 
 
-def test_missing_keys_are_listed() -> None:
+def test_missing_keys_are_listed(tiny_nb201_table) -> None:
     from nascli.latency.predict import Predictor
 
-    table = _tiny_nb201_table()
+    table = tiny_nb201_table()
     table.path = Path("t.json")
     gone = "nb201_pool:32>32:k3s1:m0:16x16:none:res=none:post=none"
     del table.entries[gone]
@@ -351,11 +329,11 @@ def test_macro_grid_is_documented_and_covers_every_family_of_random_nets() -> No
             assert family_of(key) in families or key.op == "pool_fc"
 
 
-def test_prediction_caches_keys_and_archs() -> None:
+def test_prediction_caches_keys_and_archs(tiny_nb201_table) -> None:
     """Repeated predictions are cache hits (speed itself: benchmarks/latency_predict.py)."""
     from nascli.latency.predict import Predictor
 
-    predictor = Predictor(_tiny_nb201_table())
+    predictor = Predictor(tiny_nb201_table())
     archs = [NB201.from_index(i) for i in range(300)]
     first = [predictor.predict(arch) for arch in archs]
     priced = dict(predictor._by_key)
@@ -365,12 +343,12 @@ def test_prediction_caches_keys_and_archs() -> None:
 
 
 # ----------------------------------------------------------------------------- calibrate
-def test_calibration_recovers_a_device_that_is_a_per_op_rescaling() -> None:
+def test_calibration_recovers_a_device_that_is_a_per_op_rescaling(tiny_nb201_table) -> None:
     """Target latencies = per-group scales × base sums + overhead: 10 nets recover the rest."""
     from nascli.latency.calibrate import GroupSums, calibrate_table
     from nascli.latency.predict import Predictor
 
-    base = _tiny_nb201_table()
+    base = tiny_nb201_table()
     sums = GroupSums(base)
     scales = {g: 1.0 + 0.5 * i for i, g in enumerate(sums.groups)}
 
@@ -398,7 +376,7 @@ def test_calibration_csv_errors(tmp_path: Path) -> None:
         read_measurements(csv_path)
 
 
-def test_calibration_on_real_devices_beats_flops() -> None:
+def test_calibration_on_real_devices_beats_flops(shared_file) -> None:
     """HELP's measured NB201 latencies: K=10 calibration ranks better than FLOPs (3 devices)."""
     import csv
 
@@ -442,15 +420,15 @@ def test_cli_tables_show_summarises_bulky_metadata() -> None:
     assert shown["fit_passes"] == f"{len(passes)} pass(es) × {len(passes[0])} networks"
 
 
-def test_cli_tables_check_fails_on_incomplete_table(tmp_path: Path) -> None:
-    path = _tiny_nb201_table().save(tmp_path / "nb201-32.json")
+def test_cli_tables_check_fails_on_incomplete_table(tmp_path: Path, tiny_nb201_table) -> None:
+    path = tiny_nb201_table().save(tmp_path / "nb201-32.json")
     result = runner.invoke(app, ["tables", "check", str(path)])
     assert result.exit_code == 1
     assert "complete: false" in result.stdout and "no accuracy" in result.stdout
 
 
-def test_cli_predict_json_and_archs_file(tmp_path: Path) -> None:
-    table = _tiny_nb201_table(fit={"scale": 2.0, "overhead_ms": 0.5})
+def test_cli_predict_json_and_archs_file(tmp_path: Path, tiny_nb201_table) -> None:
+    table = tiny_nb201_table(fit={"scale": 2.0, "overhead_ms": 0.5})
     path = table.save(tmp_path / "nb201-32.json")
     listing = tmp_path / "archs.txt"
     listing.write_text("nb201:0\n# comment\nnb201:13714\n")
@@ -474,8 +452,8 @@ def test_cli_predict_bad_table_is_exit_2(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "not valid JSON" in result.stderr
 
 
-def test_cli_calibrate_writes_a_table(tmp_path: Path) -> None:
-    base = _tiny_nb201_table().save(tmp_path / "base.json")
+def test_cli_calibrate_writes_a_table(tmp_path: Path, tiny_nb201_table) -> None:
+    base = tiny_nb201_table().save(tmp_path / "base.json")
     rng = random.Random(4)
     lines = ["arch,latency_ms"] + [f"nb201:{rng.randrange(15625)},{1 + i * 0.1}" for i in range(6)]
     (tmp_path / "m.csv").write_text("\n".join(lines) + "\n")

@@ -24,7 +24,6 @@ from nascli.layers import LayerKey
 from nascli.spaces import get_space
 from nascli.spaces.macro import Block, MacroGenome
 from tests.conftest import REPO
-from tests.test_latency import _tiny_nb201_table
 
 TABLES = REPO / "latency_tables"
 
@@ -104,8 +103,8 @@ def test_predict_many_equals_predict_on_shipped_tables(table_name: str) -> None:
         assert any(p.estimated for p in batched)
 
 
-def test_predict_many_reuses_and_fills_the_cache() -> None:
-    predictor = Predictor(_tiny_nb201_table(fit={"scale": 1.5, "overhead_ms": 0.1}))
+def test_predict_many_reuses_and_fills_the_cache(tiny_nb201_table) -> None:
+    predictor = Predictor(tiny_nb201_table(fit={"scale": 1.5, "overhead_ms": 0.1}))
     nb201 = get_space("nb201")
     first = predictor.predict(nb201.from_index(7))
     batched = predictor.predict_many([nb201.from_index(7), nb201.from_index(8)])
@@ -147,8 +146,8 @@ def test_vectorised_family_estimates_equal_the_scalar_ones() -> None:
     assert np.isnan(got[1]) and np.isnan(got[3]) and not np.isnan(got[2])
 
 
-def test_predict_many_missing_key_and_foreign_space_errors() -> None:
-    table = _tiny_nb201_table()
+def test_predict_many_missing_key_and_foreign_space_errors(tiny_nb201_table) -> None:
+    table = tiny_nb201_table()
     table.path = Path("t.json")
     gone = "nb201_pool:32>32:k3s1:m0:16x16:none:res=none:post=none"
     del table.entries[gone]

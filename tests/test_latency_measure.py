@@ -181,6 +181,7 @@ def test_passes_pool_samples_and_resume_mid_pass(tmp_path: Path) -> None:
             assert table.entries[text]["min_ms"] <= entry["min_ms"]
 
 
+@pytest.mark.slow
 def test_network_timing_pools_passes() -> None:
     from nascli.latency.measure import measure_networks
 

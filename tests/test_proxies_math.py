@@ -23,7 +23,7 @@ from nascli.errors import ConfigError
 from nascli.proxies import REGISTRY, get_proxy, list_proxies, proxy_info
 from nascli.proxies.base import Candidate, Proxy
 
-from .conftest import REPO, shared_file
+from .conftest import REPO
 
 P = 4  # pixels of the 2×2 input
 
@@ -394,7 +394,7 @@ def test_degenerate_network_never_raises() -> None:
     assert all(isinstance(v, float) for v in scores.values())
 
 
-def test_params_and_flops_match_torch_and_nas_bench() -> None:
+def test_params_and_flops_match_torch_and_nas_bench(shared_file) -> None:
     """Params against torch's count; MACs against NAS-Bench-201's published figure.
 
     (``tests/test_cost.py`` cross-checks the cost model with torch's FLOP counter.)

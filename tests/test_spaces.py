@@ -16,7 +16,7 @@ from nascli.spaces import get_space, list_spaces
 from nascli.spaces.base import SearchSpace
 from nascli.spaces.nb201 import NUM_CELLS, official_order, to_string
 
-from .conftest import REPO, shared_file
+from .conftest import REPO
 
 
 def test_registry_lists_builtin_spaces() -> None:
@@ -31,7 +31,7 @@ def test_unknown_space_suggests_close_name() -> None:
         get_space("nb210")
 
 
-def test_nb201_index_mapping_matches_the_benchmark_table() -> None:
+def test_nb201_index_mapping_matches_the_benchmark_table(shared_file) -> None:
     path = shared_file("nb201_accuracy.csv")
     with path.open() as handle:
         rows = list(csv.DictReader(handle))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -18,6 +17,8 @@ import typer
 from rich.console import Console
 
 from nascli.errors import NascliError
+from nascli.formatting import human_count as human_count  # re-exported for the commands
+from nascli.formatting import jsonable
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -45,25 +46,7 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return value
-
-
 def emit_json(payload: Any) -> None:
     """Write one JSON document to stdout (NaN/inf become null, so it stays valid JSON)."""
-    sys.stdout.write(json.dumps(_jsonable(payload), indent=2) + "\n")
+    sys.stdout.write(json.dumps(jsonable(payload), indent=2) + "\n")
     sys.stdout.flush()
-
-
-def human_count(value: float, unit: str = "") -> str:
-    """1234567 → '1.23 M' (for tables)."""
-    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= scale:
-            return f"{value / scale:.2f} {suffix}{unit}"
-    return f"{value:g} {unit}".rstrip()

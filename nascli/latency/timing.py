@@ -129,10 +129,6 @@ def merge_summaries(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str
     return merged
 
 
-def stat_value(entry: dict[str, Any], statistic: str) -> float:
-    return float(entry[f"{statistic}_ms"])
-
-
 def session_runner(session, feeds: dict[str, Any], io_binding: bool) -> Callable[[], object]:
     """A zero-argument callable running ``session`` once (IOBinding on device when asked)."""
     if not io_binding:

@@ -21,7 +21,6 @@ and a trial killed mid-evaluation is failed by Optuna's heartbeat after ``GRACE_
 
 from __future__ import annotations
 
-import math
 import os
 import random
 import time
@@ -107,10 +106,8 @@ class Constraints:
         self.space = space
         self.budgets = budgets
         self.latency = latency
-        self.checked = 0
 
     def check(self, arch: Arch, *, always_latency: bool = False) -> Facts:
-        self.checked += 1
         cost = self.space.cost(arch)
         facts = Facts(cost.macs, cost.params, cost.layers)
         for budget in self.budgets:
@@ -601,10 +598,6 @@ def configure_threads(workers: int, threads: int | None = None) -> None:
         torch.set_num_threads(max(1, cores // workers))
 
 
-def elapsed(start: float) -> float:
-    return time.perf_counter() - start
-
-
 def worker_main(config_data: dict[str, Any], study_name: str, storage_url: str, index: int) -> None:
     """Entry point of an extra worker process (spawned by ``run_workers``)."""
     from nascli.config import resolve_config
@@ -647,7 +640,3 @@ def storage_url_for(config: SearchConfig, run_dir: Path) -> str:
     if config.storage:
         return config.storage
     return f"sqlite:///{(run_dir / 'study.db').resolve()}"
-
-
-def finite(value: float | None) -> bool:
-    return value is not None and math.isfinite(value)

@@ -22,7 +22,6 @@ from nascli.errors import ConfigError
 from nascli.report import Row
 from nascli.search.driver import (
     SearchDriver,
-    SearchState,
     configure_threads,
     fail_stale_running,
     join_workers,
@@ -30,8 +29,6 @@ from nascli.search.driver import (
     start_workers,
     storage_url_for,
 )
-
-ProgressHook = Callable[[SearchState], None]
 
 
 @dataclass
