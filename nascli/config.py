@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +26,9 @@ from nascli.errors import ConfigError
 # ---------------------------------------------------------------- defaults (one place)
 DEFAULT_SPACE = "mobilenet-imagenet"
 DEFAULT_PROXY = "zico"
-DEFAULT_ALGO = "evolution"
-ALGOS = ("surrogate", "evolution", "tpe", "nsga2", "random")
+DEFAULT_ALGO = "auto"  # surrogate where it applies (ZiCo on a macro space), else evolution
+ALGOS = ("auto", "surrogate", "evolution", "tpe", "nsga2", "random")
+LAYERWISE_PROXIES = ("zico",)  # proxies that report per-layer terms (--algo surrogate)
 LOW_COST_RESOLUTION = 96  # proxy-time resolution cap (a space at <= 96 px keeps its own)
 LOW_COST_BATCH_SIZE = 16
 LOW_COST_BATCHES = 2  # ZiCo's N = 2 gradient batches
@@ -148,7 +149,23 @@ def resolve_config(
         values[key] = _coerce(key, value)
     config = SearchConfig(**values)
     _validate(config)
+    if config.algo == "auto":
+        config = replace(config, algo=auto_algo(config))
     return config
+
+
+def auto_algo(config: SearchConfig) -> str:
+    """``surrogate`` for a layer-wise proxy on a macro space (it beats evolution there by a
+    wide margin per evaluation, docs/search-benchmarks.md), ``evolution`` otherwise."""
+    from nascli.spaces import get_space
+
+    if config.proxy not in LAYERWISE_PROXIES:
+        return "evolution"
+    try:
+        family = get_space(config.space).family
+    except ConfigError:
+        return "evolution"  # the driver reports the unknown space
+    return "surrogate" if family == "macro" else "evolution"
 
 
 def _as_str_tuple(key: str, value: Any) -> tuple[str, ...]:

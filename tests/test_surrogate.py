@@ -66,7 +66,10 @@ def test_layer_features_by_hand() -> None:
 
 
 def test_prior_predicts_log_numel_plus_a_constant_per_layer() -> None:
-    layers = [WeightLayer("conv", 3, 8, 3, 1, 2, 32, 32), WeightLayer("linear", 8, 10, 1, 1, 1, 1, 1)]
+    layers = [
+        WeightLayer("conv", 3, 8, 3, 1, 2, 32, 32),
+        WeightLayer("linear", 8, 10, 1, 1, 1, 1, 1),
+    ]
     expected = math.log(3 * 8 * 9) + math.log(80) + 2 * PRIOR_OFFSET
     assert LayerTermModel().predict(layers) == pytest.approx(expected)
 
@@ -84,3 +87,100 @@ def test_ridge_fit_recovers_offsets_from_many_rows_and_stays_near_prior_with_few
     model.fit(x[None, :], np.array([y]))
     np.testing.assert_allclose(model.weights, prior + x * (y - x @ prior) / (1.0 + x @ x))
     assert log_numel([WeightLayer("linear", 4, 5, 1, 1, 1, 1, 1)])[0] == pytest.approx(math.log(20))
+
+
+# ----------------------------------------------------------------- proposals and the search
+def _feasible(space, macs: float = 450e6, layers: int = 14):
+    def check(arch) -> bool:
+        cost = space.cost(arch)
+        return cost.macs <= macs and cost.layers <= layers
+
+    return check
+
+
+def test_proposals_are_feasible_new_and_predicted_better_than_random_samples() -> None:
+    from nascli.search.surrogate import SurrogateProposer
+
+    space = get_space("mobilenet-imagenet")
+    feasible = _feasible(space)
+    proposer = SurrogateProposer(
+        space, feasible, resolution=96, residual=False, population=8, seed=0
+    )
+    seen: set[str] = set()
+    proposals = []
+    for number in range(4):
+        proposal = proposer.propose(number, [], seen)
+        assert proposal.arch.canonical not in seen and feasible(proposal.arch)
+        seen.add(proposal.arch.canonical)
+        proposals.append(proposal.arch)
+    rng = random.Random(0)
+    samples = [a for a in (space.sample(rng) for _ in range(400)) if feasible(a)]
+    best_sample = max(proposer.predict(a) for a in samples)
+    assert proposer.predict(proposals[0]) > best_sample
+
+
+def _search_config(tmp_path, **options):
+    from nascli.config import resolve_config
+
+    base = {"space": "mobilenet-imagenet", "proxy": "zico", "budgets": ["300MFLOPs", "12Layers"],
+            "algo": "surrogate", "iterations": 4, "resolution": 32, "batch_size": 4, "threads": 1,
+            "out": str(tmp_path), "export_onnx": False, "seed": 1}  # fmt: skip
+    base.update(options)
+    return resolve_config(base)
+
+
+def _run(tmp_path, **options):
+    from nascli.search.driver import SearchDriver, configure_threads, storage_url_for
+
+    config = _search_config(tmp_path, **options)
+    threads = torch.get_num_threads()
+    configure_threads(config.workers, config.threads)
+    try:
+        tmp_path.mkdir(parents=True, exist_ok=True)
+        url = storage_url_for(config, tmp_path)
+        driver = SearchDriver(config, study_name="t", storage_url=url)
+        study = driver.open_study()
+        driver.run(study, iterations=config.iterations, timeout=None)
+        return driver, driver.state(study)
+    finally:
+        torch.set_num_threads(threads)
+
+
+@pytest.mark.slow
+def test_surrogate_search_records_layer_terms_learns_and_replays(tmp_path) -> None:
+    from nascli.arch import Arch
+    from nascli.search.surrogate import TERMS_KEY
+
+    driver, state = _run(tmp_path / "a")
+    done = [r for r in state.trials if r.state == "COMPLETE"]
+    assert len(done) == 4
+    space = driver.space
+    for record in done:
+        arch = Arch.from_canonical(record.arch)
+        cost = space.cost(arch)
+        assert cost.macs <= 300e6 and cost.layers <= 12
+        assert record.info["origin"] == "surrogate"
+        terms = record.info[TERMS_KEY]
+        layers = weight_layers_of(space.layers(arch, resolution=32, residual=False))
+        assert len(terms) == len(layers)
+        # The score is the sum of the recorded terms (layers ZiCo skips are None).
+        assert record.values[0] == pytest.approx(sum(t for t in terms if t is not None))
+    assert driver.evolution.model.rows > 0, "the layer-term model was refitted"
+    _, again = _run(tmp_path / "b")
+    assert [r.arch for r in again.trials] == [r.arch for r in state.trials]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"proxy": "params"}, "has none"),
+        ({"space": "nb201", "budgets": ["60MFLOPs"]}, "nb201"),
+        ({"proxy": "zico+params"}, "not an ensemble"),
+    ],
+)
+def test_surrogate_refuses_what_it_cannot_predict(tmp_path, options, message) -> None:
+    from nascli.search.driver import SearchDriver, storage_url_for
+
+    config = _search_config(tmp_path, **options)
+    with pytest.raises(ConfigError, match=message):
+        SearchDriver(config, study_name="t", storage_url=storage_url_for(config, tmp_path))

@@ -80,7 +80,11 @@ def search_command(
     budget: list[str] | None = BUDGET_OPTION,
     space: str | None = typer.Option(None, help="Search space (default mobilenet-imagenet)."),
     proxy: str | None = typer.Option(None, help="Proxy, or an ensemble a+b (default zico)."),
-    algo: str | None = typer.Option(None, help="surrogate | evolution | tpe | nsga2 | random."),
+    algo: str | None = typer.Option(
+        None,
+        help="auto (default: surrogate for ZiCo on a macro space, else evolution) | surrogate "
+        "| evolution | tpe | nsga2 | random.",
+    ),
     iterations: int | None = typer.Option(None, help="Proxy evaluations (all workers)."),
     time_limit: str | None = typer.Option(None, "--time-limit", help="Stop after e.g. 10m."),
     population: int | None = typer.Option(None, help="Evolution: best E kept; NSGA-II size."),

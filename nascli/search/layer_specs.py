@@ -51,9 +51,7 @@ def _ir(key: LayerKey) -> list[WeightLayer]:
     if key.mid > 0:
         out.append(WeightLayer("expand", key.cin, key.mid, 1, 1, 1, key.h, key.w))
         width = key.mid
-    out.append(
-        WeightLayer("depthwise", width, width, key.kernel, width, key.stride, key.h, key.w)
-    )
+    out.append(WeightLayer("depthwise", width, width, key.kernel, width, key.stride, key.h, key.w))
     out.append(WeightLayer("project", width, key.cout, 1, 1, 1, key.h_out, key.w_out))
     return out + _shortcut(key)
 

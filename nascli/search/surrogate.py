@@ -172,8 +172,9 @@ class SurrogateProposer:
 
         The pool evolves for up to ``GENERATIONS`` generations of ``children`` priced
         mutations (``FIRST_GENERATIONS`` when it grows from the seed nets), and stops early
-        once ``PATIENCE`` generations in a row no longer improve the best prediction. The pool carries over,
-        so the evolution on the prediction goes on across proposals at a bounded cost each.
+        once ``PATIENCE`` generations in a row no longer improve the best prediction. The
+        pool carries over, so the evolution on the prediction goes on across proposals at a
+        bounded cost each.
         """
         rng = random.Random(f"surrogate:{self.seed}:{trial_number}")
         counts = [0, 0]  # rejected, duplicates
