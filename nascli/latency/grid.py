@@ -74,7 +74,8 @@ def lattice(lo: int, hi: int, step: int, points: int) -> list[int]:
 
 
 def macro_grid_keys(space, resolution: int, grid: GridSpec) -> list[LayerKey]:
-    from nascli.spaces.macro import Block, _expand_block
+    from nascli.spaces.blocks.base import Block
+    from nascli.spaces.macro_units import expand_block
 
     rng = random.Random(grid.seed)
     seen: dict[LayerKey, None] = {}
@@ -139,7 +140,7 @@ def macro_grid_keys(space, resolution: int, grid: GridSpec) -> list[LayerKey]:
                     bottleneck=bottleneck if kind != "ir" else 0,
                     depth=2,
                 )
-                units = _expand_block(block, cin, size, True)
+                units = expand_block(block, cin, size, True)
                 for unit in units:
                     add(unit)
                 out_size = units[-1].h_out

@@ -52,10 +52,15 @@ def get_space(name: str) -> SearchSpace:
 
 def _load_yaml_space(path: Path) -> SearchSpace:
     from nascli.arch import read_yaml_file
-    from nascli.spaces.macro import MacroSpace
 
     data = read_yaml_file(path)
     family = data.get("family", "macro") if isinstance(data, dict) else None
-    if family != "macro":
-        raise ConfigError(f"{path}: unknown space family {family!r} (supported: macro)")
-    return MacroSpace.from_config(data, source=str(path))
+    if family == "macro":
+        from nascli.spaces.macro import MacroSpace
+
+        return MacroSpace.from_config(data, source=str(path))
+    if family == "layerwise":
+        from nascli.spaces.layerwise import LayerwiseSpace
+
+        return LayerwiseSpace.from_config(data, source=str(path))
+    raise ConfigError(f"{path}: unknown space family {family!r} (supported: macro, layerwise)")

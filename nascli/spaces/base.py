@@ -10,12 +10,13 @@ import random
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from nascli.arch import Arch
-from nascli.cost import Cost
 from nascli.layers import LayerKey
 
 if TYPE_CHECKING:
     import optuna
     from torch import nn
+
+    from nascli.cost import Cost
 
 
 @runtime_checkable
