@@ -9,10 +9,10 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from nascli.arch import Arch, resolve_arch
+from nascli.arch import Arch
 from nascli.errors import ConfigError
 from nascli.layers import LayerKey
-from nascli.spaces import get_space, list_spaces
+from nascli.spaces import arch_from_yaml, arch_to_yaml, get_space, list_spaces, resolve_arch
 from nascli.spaces.base import SearchSpace
 from nascli.spaces.layerwise import LayerwiseSpace
 from tests.conftest import shared_file
@@ -78,7 +78,8 @@ def test_arch_codes_keep_leading_zeros_and_round_trip() -> None:
     assert arch.canonical == "nas-bench-macro:01201122"
     assert resolve_arch("nas-bench-macro:00000001") == Arch("nas-bench-macro", "00000001")
     assert space.to_dict(arch) == {"space": "nas-bench-macro", "layers": list("01201122")}
-    assert Arch.from_yaml(arch.to_yaml()) == arch
+    assert arch_from_yaml(arch_to_yaml(arch)) == arch
+    assert Arch.from_yaml(arch.to_yaml()) == arch  # the deprecated aliases still work
     assert space.from_dict({"space": "nas-bench-macro", "arch": "01201122"}) == arch
     for bad in ("0120112", "012011220", "01201123", "0120112x"):
         with pytest.raises(ConfigError):
@@ -152,3 +153,64 @@ def test_multi_character_choice_names_are_joined_with_dashes() -> None:
 def test_bad_space_files_name_the_broken_field(edit: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         LayerwiseSpace.from_config({**FBNET_LIKE, **edit}, "x.yaml")
+
+
+def _macro_rows() -> list[dict[str, str]]:
+    with shared_file(MACRO_CSV).open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_ground_truth_csv_keeps_only_canonical_rows_unless_asked() -> None:
+    from nascli.bench import load_ground_truth
+
+    path = shared_file(MACRO_CSV)
+    rows = _macro_rows()
+    canonical = [r for r in rows if r["is_canonical"] == "1"]
+    truth = load_ground_truth(path, space="nas-bench-macro", target="mean_acc", sample=None, seed=0)
+    assert len(truth.archs) == len(canonical) == 3969
+    assert [a.body for a in truth.archs[:3]] == [r["arch"] for r in canonical[:3]]
+    every = load_ground_truth(
+        path, space="nas-bench-macro", target="mean_acc", sample=None, seed=0,
+        canonical_only=False,
+    )  # fmt: skip
+    assert len(every.archs) == 6561 and every.archs[0].body == "00000000"
+
+
+def test_flops_and_params_rank_like_the_issue_states_on_canonical_rows() -> None:
+    """FLOPs ρ .738 and #params ρ .315 against mean accuracy on the 3,969 canonical nets."""
+    from scipy.stats import spearmanr
+
+    space = get_space("nas-bench-macro")
+    canonical = [r for r in _macro_rows() if r["is_canonical"] == "1"]
+    costs = [space.cost(space.parse(r["arch"])) for r in canonical]
+    accuracy = [float(r["mean_acc"]) for r in canonical]
+    assert spearmanr([c.macs for c in costs], accuracy).statistic == pytest.approx(0.738, abs=5e-4)
+    assert spearmanr([c.params for c in costs], accuracy).statistic == pytest.approx(
+        0.315, abs=5e-4
+    )
+
+
+def test_cli_bench_reads_the_benchmark_csv_as_it_is(tmp_path) -> None:
+    """``proxies bench`` on a slice of the shipped CSV (8-digit codes with leading zeros)."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from nascli.cli import app
+
+    rows = _macro_rows()[:40]
+    path = tmp_path / "macro.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    args = ["proxies", "bench", "--space", "nas-bench-macro", "--ground-truth", str(path),
+            "--target", "mean_acc", "--proxy", "flops", "--sample", "all",
+            "--cache-dir", str(tmp_path / "cache"), "--json"]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["n_archs"] == sum(r["is_canonical"] == "1" for r in rows) < 40
+    again = CliRunner().invoke(app, [*args, "--all-rows"])
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout)["n_archs"] == 40

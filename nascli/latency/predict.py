@@ -24,6 +24,7 @@ from nascli.errors import ConfigError
 from nascli.latency.estimate import estimate
 from nascli.latency.table import LatencyTable
 from nascli.layers import LayerKey
+from nascli.spaces.base import BatchKeyRows, CountsKeys
 
 
 class Prediction(NamedTuple):
@@ -111,9 +112,8 @@ class Predictor:
 
     def _key_counts(self, arch: Arch) -> Iterable[tuple[LayerKey, int]]:
         """(key, count) pairs of ``arch``: the space's fast path, else counted from layers()."""
-        fast = getattr(self.space, "key_counts", None)
-        if fast is not None:
-            return fast(arch, resolution=self.resolution)
+        if isinstance(self.space, CountsKeys):
+            return self.space.key_counts(arch, resolution=self.resolution)
         counts: dict[LayerKey, int] = {}
         for key in self.space.layers(arch, resolution=self.resolution):
             counts[key] = counts.get(key, 0) + 1
@@ -199,10 +199,9 @@ class Predictor:
         key does not fit the packed layout."""
         from nascli.latency import batch
 
-        fast = getattr(self.space, "key_rows", None)
         try:
-            if fast is not None:
-                rows = fast(archs, resolution=self.resolution)
+            if isinstance(self.space, BatchKeyRows):
+                rows = self.space.key_rows(archs, resolution=self.resolution)
             else:
                 rows = batch.rows_from_pairs(self._key_counts(arch) for arch in archs)
         except batch.OutOfRange:

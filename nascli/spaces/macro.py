@@ -32,8 +32,15 @@ from nascli.layers import LayerKey
 from nascli.spaces.blocks.base import Block
 from nascli.spaces.blocks.registry import BLOCK_TYPES as _REGISTERED
 from nascli.spaces.blocks.registry import block_type
-from nascli.spaces.fields import IntRange, check_keys, expect, expect_int
-from nascli.spaces.macro_genome import MacroGenome, StageTemplate, parse_genome
+from nascli.spaces.fields import IntRange
+from nascli.spaces.macro_genome import (
+    MacroGenome,
+    StageTemplate,
+    genome_from_mapping,
+    genome_to_mapping,
+    parse_genome,
+)
+from nascli.spaces.macro_moves import mutate_genome, sample_genome, suggest_genome
 from nascli.spaces.macro_units import block_cost, block_key_counts, expand_block
 
 if TYPE_CHECKING:
@@ -48,8 +55,6 @@ __all__ = ["BLOCK_TYPES", "Block", "IntRange", "MacroGenome", "MacroSpace", "Sta
 
 # Names of the registered block types (kept as a tuple for callers of the old constant).
 BLOCK_TYPES = tuple(_REGISTERED)
-# Channel scale factors of a width mutation (Zen-NAS/ZiCo mutate widths multiplicatively).
-_WIDTH_SCALES = (0.5, 2 / 3, 0.8, 1.25, 1.5, 2.0)
 
 
 _GENOME_MEMO_SIZE = 65536
@@ -167,46 +172,15 @@ class MacroSpace:
         return Arch(self.name, body)
 
     def to_dict(self, arch: Arch) -> dict[str, Any]:
-        genome = self.genome(arch)
-        blocks = []
-        for block in genome.blocks:
-            row = {field: getattr(block, field) for field in _BLOCK_FIELDS}
-            if not block_type(block.type).uses_bottleneck:
-                row.pop("bottleneck")
-            blocks.append(row)
-        return {"space": self.name, "stem": genome.stem, "blocks": blocks, "head": genome.head}
+        return {"space": self.name, **genome_to_mapping(self.genome(arch))}
 
     def from_dict(self, data: dict[str, Any], source: str = "architecture") -> Arch:
-        allowed = {"space", "stem", "blocks", "head", *_ARCH_META_KEYS}
-        unknown = sorted(set(data) - allowed)
-        if unknown:
-            raise ConfigError(f"{source}: unknown keys {unknown}; allowed: {sorted(allowed)}")
         if data.get("space") != self.name:
             raise ConfigError(f"{source}: space must be {self.name!r}")
-        stem = expect_int(data.get("stem"), "stem", source)
-        head = expect_int(data.get("head", self.head_default), "head", source)
-        raw_blocks = expect(data.get("blocks"), list, "blocks", source)
-        blocks = []
-        for index, raw in enumerate(raw_blocks):
-            where = f"blocks[{index}]"
-            raw = expect(raw, dict, where, source)
-            check_keys(raw, set(_BLOCK_FIELDS), where, source)
-            kind = raw.get("type", self.types[0])
-            if kind not in BLOCK_TYPES:
-                raise ConfigError(f"{source}: {where}.type {kind!r} not in {list(BLOCK_TYPES)}")
-            values = {
-                field: expect_int(raw.get(field, default), f"{where}.{field}", source)
-                for field, default in (
-                    ("kernel", None),
-                    ("expansion", 1),
-                    ("width", None),
-                    ("stride", 1),
-                    ("bottleneck", 0),
-                    ("depth", 1),
-                )
-            }
-            blocks.append(Block(type=kind, **values))
-        arch = self.make(MacroGenome(stem, tuple(blocks), head))
+        genome = genome_from_mapping(
+            data, default_type=self.types[0], default_head=self.head_default, source=source
+        )
+        arch = self.make(genome)
         try:
             self.validate(arch)
         except ConfigError as exc:
@@ -277,80 +251,18 @@ class MacroSpace:
         return self.make(MacroGenome(self.stem_width.lo, blocks, self.head_default))
 
     def sample(self, rng: random.Random) -> Arch:
-        kind = self.types[0]
-        blocks = tuple(
-            Block(
-                type=kind,
-                kernel=rng.choice(self.kernels),
-                expansion=rng.choice(self.expansions),
-                width=stage.width.sample(rng),
-                stride=stage.stride,
-                bottleneck=stage.bottleneck.sample(rng) if block_type(kind).uses_bottleneck else 0,
-                depth=stage.depth.sample(rng),
-            )
-            for stage in self.template
-        )
-        head = self.head_width.sample(rng) if self.head_mutable else self.head_default
-        return self.make(MacroGenome(self.stem_width.sample(rng), blocks, head))
+        return self.make(sample_genome(self, rng))
 
     def mutate(self, arch: Arch, rng: random.Random) -> Arch:
         """Change one attribute of one or two blocks (ZiCo/Zen-NAS mutation), stay legal."""
-        genome = self.genome(arch)
         for _ in range(100):
-            blocks = list(genome.blocks)
-            stem, head = genome.stem, genome.head
-            for _ in range(rng.choice((1, 2))):
-                position = rng.randrange(len(blocks) + 1)
-                if position == len(blocks):
-                    stem = self.stem_width.clamp(stem * rng.choice(_WIDTH_SCALES))
-                    if self.head_mutable and rng.random() < 0.5:
-                        head = self.head_width.clamp(head * rng.choice(_WIDTH_SCALES))
-                    continue
-                blocks[position] = self._mutate_block(blocks[position], rng)
-            candidate = self.make(MacroGenome(stem, tuple(blocks), head))
+            candidate = self.make(mutate_genome(self, self.genome(arch), rng))
             if candidate != arch:
                 return candidate
         return arch
 
-    def _mutate_block(self, block: Block, rng: random.Random) -> Block:
-        attributes = ["kernel", "expansion", "width", "depth"]
-        if block_type(block.type).uses_bottleneck:
-            attributes.append("bottleneck")
-        attribute = rng.choice(attributes)
-        if attribute == "kernel":
-            return block._replace(kernel=rng.choice(self.kernels))
-        if attribute == "expansion":
-            return block._replace(expansion=rng.choice(self.expansions))
-        if attribute == "width":
-            return block._replace(width=self.width.clamp(block.width * rng.choice(_WIDTH_SCALES)))
-        if attribute == "bottleneck":
-            scaled = block.bottleneck * rng.choice(_WIDTH_SCALES)
-            return block._replace(bottleneck=self.bottleneck.clamp(scaled))
-        step = rng.choice((-1, 1))
-        return block._replace(depth=self.depth.clamp(block.depth + step))
-
     def suggest(self, trial: optuna.Trial) -> Arch:
-        kind = self.types[0]
-        blocks = []
-        for index, stage in enumerate(self.template):
-            prefix = f"b{index}"
-            kernel = trial.suggest_categorical(f"{prefix}.kernel", list(self.kernels))
-            expansion = trial.suggest_categorical(f"{prefix}.expansion", list(self.expansions))
-            width = _suggest_range(trial, f"{prefix}.width", stage.width)
-            bottleneck = (
-                _suggest_range(trial, f"{prefix}.bottleneck", stage.bottleneck)
-                if block_type(kind).uses_bottleneck
-                else 0
-            )
-            depth = _suggest_range(trial, f"{prefix}.depth", stage.depth)
-            blocks.append(Block(kind, kernel, expansion, width, stage.stride, bottleneck, depth))
-        stem = _suggest_range(trial, "stem.width", self.stem_width)
-        head = (
-            _suggest_range(trial, "head.width", self.head_width)
-            if self.head_mutable
-            else self.head_default
-        )
-        return self.make(MacroGenome(stem, tuple(blocks), head))
+        return self.make(suggest_genome(self, trial))
 
     # ------------------------------------------------------------------ structure
     def layers(
@@ -412,6 +324,12 @@ class MacroSpace:
         main path.
         """
         return self.cost(arch).layers
+
+    def max_layers(self) -> int | None:
+        """The deepest template net under the ``zen`` rule (ZiCo's ``max_layers``); else None."""
+        if self.layer_rule != "zen":
+            return None
+        return 2 + sum(stage.depth.hi for stage in self.template)
 
     def cost(self, arch: Arch, *, resolution: int | None = None) -> Cost:
         """Sum of cached per-block costs; equals ``network_cost(self.layers(arch))``.
@@ -510,9 +428,3 @@ class MacroSpace:
             "layer_rule": self.layer_rule,
             "initial": self.initial().canonical,
         }
-
-
-def _suggest_range(trial: optuna.Trial, name: str, rng_: IntRange) -> int:
-    if rng_.lo == rng_.hi:
-        return rng_.lo
-    return trial.suggest_int(name, rng_.lo, rng_.hi, step=rng_.step)
