@@ -214,3 +214,19 @@ def test_cli_bench_reads_the_benchmark_csv_as_it_is(tmp_path) -> None:
     again = CliRunner().invoke(app, [*args, "--all-rows"])
     assert again.exit_code == 0, again.output
     assert json.loads(again.stdout)["n_archs"] == 40
+
+
+def test_all_keys_are_exactly_the_keys_of_every_network() -> None:
+    """Latency tables measure ``all_keys`` for this space: it must miss none, add none."""
+    import itertools
+
+    from nascli.spaces import EnumeratesKeys
+
+    space = get_space("nas-bench-macro")
+    assert isinstance(space, EnumeratesKeys)
+    every: set[LayerKey] = set()
+    for code in itertools.product("012", repeat=8):
+        every.update(space.layers(space.make(code), resolution=32))
+    assert set(space.all_keys(32)) == every
+    probes = space.probe_archs(3, seed=0)
+    assert {k for arch in probes for k in space.layers(arch, resolution=32)} == every

@@ -90,7 +90,7 @@ def check_keys(data: dict[str, Any], allowed: set[str], what: str, source: str) 
         raise ConfigError(f"{source}: unknown keys {unknown} in {what}; allowed: {sorted(allowed)}")
 
 
-# Names a YAML space may not take: the spaces written in Python.
+# The spaces written in Python (``registry``); a YAML space may not take their names.
 RESERVED_NAMES = ("nb201",)
 
 

@@ -154,14 +154,14 @@ class LayerwiseSpace:
     # ------------------------------------------------------------------ structure
     def blocks(self, arch: Arch) -> tuple[Block, ...]:
         """Every layer as a ``Block`` of its chosen type (stride and width of its slot)."""
-        out = []
-        for name, slot in zip(self.names(arch), self.slots, strict=True):
-            choice = self.choices[name]
-            out.append(
-                Block(choice.type, choice.kernel, choice.expansion, slot.width, slot.stride,
-                      choice.bottleneck, choice.depth)
-            )  # fmt: skip
-        return tuple(out)
+        return tuple(
+            self._block(name, slot) for name, slot in zip(self.names(arch), self.slots, strict=True)
+        )
+
+    def _block(self, name: str, slot: LayerSlot) -> Block:
+        choice = self.choices[name]
+        return Block(choice.type, choice.kernel, choice.expansion, slot.width, slot.stride,
+                     choice.bottleneck, choice.depth)  # fmt: skip
 
     def layers(
         self, arch: Arch, *, resolution: int | None = None, residual: bool = True
@@ -192,6 +192,36 @@ class LayerwiseSpace:
         for key in self.layers(arch, resolution=resolution):
             counts[key] = counts.get(key, 0) + 1
         return tuple(counts.items())
+
+    def all_keys(self, resolution: int) -> list[LayerKey]:
+        """Every distinct key of the space: each layer's input is fixed by its slot, so each
+        choice at each layer has one expansion."""
+        probe = self.sample(random.Random(0))
+        keys = self.layers(probe, resolution=resolution)
+        seen: dict[LayerKey, None] = {keys[0]: None}
+        size, channels = keys[0].h_out, self.stem_width
+        for slot in self.slots:
+            out = size
+            for name in slot.choices:
+                block = self._block(name, slot)
+                units = block_type(block.type).expand(block, channels, size, True)
+                seen.update(dict.fromkeys(units))
+                out = units[-1].h_out if units else size
+            size, channels = out, slot.width
+        seen.update(dict.fromkeys(keys[-2:]))
+        return list(seen)
+
+    def probe_archs(self, count: int, seed: int) -> list[Arch]:
+        """Seeded archs that rotate through every choice of every layer (timing probes)."""
+        rng = random.Random(seed)
+        archs = []
+        for i in range(count):
+            offset = rng.randrange(1 << 30)
+            archs.append(
+                self.make([s.choices[(i + offset + j) % len(s.choices)]
+                           for j, s in enumerate(self.slots)])
+            )  # fmt: skip
+        return archs
 
     def cost(self, arch: Arch, *, resolution: int | None = None) -> Cost:
         self.validate(arch)

@@ -13,11 +13,12 @@ from pathlib import Path
 from nascli.errors import ConfigError, suggest
 from nascli.paths import config_dir
 from nascli.spaces.base import SearchSpace
+from nascli.spaces.fields import RESERVED_NAMES
 from nascli.yamlio import read_yaml_file
 
 __all__ = ["get_space", "list_spaces"]
 
-_BUILTIN_PYTHON_SPACES = ("nb201",)
+_BUILTIN_PYTHON_SPACES = RESERVED_NAMES
 
 
 def _yaml_spaces() -> dict[str, Path]:

@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
+import numpy as np
+
 from nascli.layers import LayerKey
 
 if TYPE_CHECKING:
-    import numpy as np
     from torch import nn
 
     from nascli.keyrows import KeyRows
@@ -96,9 +97,19 @@ class BlockType(Protocol):
         """``expand`` (as key counts) for many blocks of one type at once; (rows, out size)."""
 
 
+def smart_round(value: Any, base: int = 8) -> Any:
+    """Round to a multiple of ``base`` (at least ``base``), as Zen-NAS ``smart_round`` does.
+
+    Numbers give an int; arrays (the vectorised key rows) an int64 array, rounded the same
+    way (half to even, as Python's ``round``).
+    """
+    if isinstance(value, np.ndarray):
+        return np.maximum(base, np.round(value / base) * base).astype(np.int64)
+    return _smart_round_number(value, base)
+
+
 @lru_cache(maxsize=4096)
-def smart_round(value: float, base: int = 8) -> int:
-    """Round to a multiple of ``base`` (at least ``base``), as Zen-NAS ``smart_round`` does."""
+def _smart_round_number(value: float, base: int) -> int:
     return int(max(base, round(value / base) * base))
 
 

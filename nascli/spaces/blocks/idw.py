@@ -30,11 +30,6 @@ if TYPE_CHECKING:
     from nascli.keyrows import KeyRows
 
 
-def _smart_round_array(value: np.ndarray) -> np.ndarray:
-    """``smart_round`` over arrays (round half to even, as Python's ``round``)."""
-    return np.maximum(8, np.round(value / 8) * 8).astype(np.int64)
-
-
 def _same_array(cin: np.ndarray, cout: np.ndarray) -> np.ndarray:
     return np.where(cin == cout, RES["identity"], RES["proj"])
 
@@ -93,7 +88,7 @@ class IDW:
         and the next sub-block starts there too (equal sizes for odd kernels).
         """
         ir, relu, deep = OP["ir"], ACT["relu"], d > 1
-        mid_b, mid_w = _smart_round_array(b * e), _smart_round_array(w * e)
+        mid_b, mid_w = smart_round(b * e), smart_round(w * e)
         o1 = out_size(size, k, s)
         o2 = out_size(o1, k, 1)
         parts = [
