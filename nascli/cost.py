@@ -39,6 +39,9 @@ __all__ = [
     "network_cost",
 ]
 
+# Unit formulas by op, kept for callers of the old name (each lives with its block type).
+UNIT_COSTS = {"ir": ir_unit_cost, "basic": basic_unit_cost, "bottleneck": bottleneck_unit_cost}
+
 
 @dataclass(frozen=True, slots=True)
 class Cost:

@@ -51,6 +51,11 @@ def profile_keys(
     return keys, {"method": "grid", "grid": grid.to_dict(), "keys": len(keys)}
 
 
+def nb201_keys(space: Any, resolution: int) -> list[LayerKey]:
+    """Deprecated alias: ``space.all_keys(resolution)`` (any ``EnumeratesKeys`` space)."""
+    return space.all_keys(resolution)
+
+
 def lattice(lo: int, hi: int, step: int, points: int) -> list[int]:
     """``points`` values from lo to hi, geometric, snapped to the step, deduplicated."""
     if points <= 1 or lo == hi:

@@ -8,15 +8,11 @@ narrower ranges used when sampling. Searches sample and mutate within the templa
 (strides never change, as in ZiCo's search); ``validate`` accepts any legal block
 sequence, so published networks with other stride patterns (MobileNetV2) are expressible.
 
-Block types (the activation is part of the type):
-
-``idw``        ZiCo/Zen-NAS ``SuperResIDWE{E}K{K}(in,out,stride,bottleneck,L)``: L times two
-               inverted-residual units, in→bottleneck (expanded to bottleneck·E, stride on the
-               first) and bottleneck→out (expanded to out·E); ReLU, a ReLU after each sum.
-``ir``         MobileNetV2 inverted residual: ``depth`` units (expanded to in·E; no expansion
-               conv when E = 1), ReLU6, identity shortcut when shape allows, no ReLU after sums.
-``basic``      ResNet basic units (k×k, k×k) with inner width ``bottleneck``.
-``bottleneck`` ResNet bottleneck units (1×1, k×k, 1×1) with inner width ``bottleneck``.
+Block types are the registered ones (``nascli.spaces.blocks``: ``idw``, ``ir``,
+``ir_relu``, ``basic``, ``bottleneck``, ``identity``), each defined once with its units,
+cost, torch module and key rows. This module holds the space itself (identity, legality,
+structure); the genome and its encoding, YAML reading, search moves, per-block caches and
+vectorised key rows are in the ``macro_*`` modules beside it.
 """
 
 from __future__ import annotations
