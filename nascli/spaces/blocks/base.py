@@ -134,6 +134,22 @@ def shortcut(
     return "identity"
 
 
+def chain(
+    depth: int, cin: int, width: int, stride: int, size: int, unit: Callable[..., LayerKey]
+) -> list[LayerKey]:
+    """``depth`` units of a block: the first enters at ``cin`` with the block's stride, the
+    second at ``width`` with stride 1; the later ones repeat the second exactly (same key).
+
+    ``unit(cin, stride, size)`` makes one unit key.
+    """
+    units: list[LayerKey] = []
+    for _ in range(min(depth, 2)):
+        key = unit(cin, stride, size)
+        units.append(key)
+        cin, stride, size = width, 1, key.h_out
+    return units + units[-1:] * (depth - 2)
+
+
 def sum_parts(parts: list[tuple[tuple[int, int, int, int], int]], out: int) -> BlockTotals:
     """Totals of (unit cost, times) pairs: sums of MACs/params/layers, max of peaks."""
     macs = params = peak = layers = 0

@@ -25,6 +25,7 @@ from nascli.spaces.blocks.base import (
     BlockTotals,
     MakeRows,
     UnitOp,
+    chain,
     out_size,
     sum_parts,
 )
@@ -102,22 +103,16 @@ class InvertedResidual:
     uses_bottleneck: bool = False
 
     def expand(self, block: Block, cin: int, size: int, residual: bool) -> list[LayerKey]:
-        units: list[LayerKey] = []
         k, e, w = block.kernel, block.expansion, block.width
-        last, stride = cin, block.stride
-        for index in range(block.depth):
-            if index >= 2:  # units after the second repeat it exactly: reuse the key
-                units.append(units[-1])
-                continue
+
+        def unit(last: int, stride: int, size: int) -> LayerKey:
             keep = stride == 1 and last == w and residual
-            unit = LayerKey(
+            return LayerKey(
                 "ir", last, w, k, stride, size, size, mid=last * e if e != 1 else 0,
                 act=self.act, residual="identity" if keep else "none", post_act="none",
             )  # fmt: skip
-            units.append(unit)
-            size = unit.h_out
-            last, stride = w, 1
-        return units
+
+        return chain(block.depth, cin, w, block.stride, size, unit)
 
     def cost(self, block: Block, cin: int, size: int) -> BlockTotals:
         k, w, e, depth = block.kernel, block.width, block.expansion, block.depth

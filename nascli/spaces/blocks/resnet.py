@@ -23,6 +23,7 @@ from nascli.spaces.blocks.base import (
     BlockTotals,
     MakeRows,
     UnitOp,
+    chain,
     out_size,
     shortcut,
     sum_parts,
@@ -120,21 +121,15 @@ class ResNetBlock:
     uses_bottleneck: bool = True
 
     def expand(self, block: Block, cin: int, size: int, residual: bool) -> list[LayerKey]:
-        units: list[LayerKey] = []
         k, w, b = block.kernel, block.width, block.bottleneck
-        last, stride = cin, block.stride
-        for index in range(block.depth):
-            if index >= 2:  # units after the second repeat it exactly: reuse the key
-                units.append(units[-1])
-                continue
-            unit = LayerKey(
+
+        def unit(last: int, stride: int, size: int) -> LayerKey:
+            return LayerKey(
                 self.name, last, w, k, stride, size, size, mid=b, act="relu",
                 residual=shortcut(last, w, stride, residual), post_act="relu",
             )  # fmt: skip
-            units.append(unit)
-            size = unit.h_out
-            last, stride = w, 1
-        return units
+
+        return chain(block.depth, cin, w, block.stride, size, unit)
 
     def cost(self, block: Block, cin: int, size: int) -> BlockTotals:
         k, w, depth = block.kernel, block.width, block.depth
