@@ -230,3 +230,11 @@ def test_all_keys_are_exactly_the_keys_of_every_network() -> None:
     assert set(space.all_keys(32)) == every
     probes = space.probe_archs(3, seed=0)
     assert {k for arch in probes for k in space.layers(arch, resolution=32)} == every
+
+
+def test_latency_tables_measure_every_key_of_a_layerwise_space() -> None:
+    from nascli.latency.grid import profile_keys
+
+    space = get_space("nas-bench-macro")
+    keys, how = profile_keys(space, 32)
+    assert how["method"] == "exact" and keys == space.all_keys(32)
