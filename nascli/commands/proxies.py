@@ -201,6 +201,14 @@ def bench_command(
     sample: Annotated[
         str, typer.Option("--sample", help="How many rows to sample, or 'all'.")
     ] = "1000",
+    all_rows: Annotated[
+        bool,
+        typer.Option(
+            "--all-rows",
+            help="Keep rows marked is_canonical = 0 too (by default a CSV with an is_canonical "
+            "column, such as NAS-Bench-Macro's, is read as its canonical rows only).",
+        ),
+    ] = False,
     seed: Annotated[
         int, typer.Option("--seed", help="Seed of the sample, weights and batches.")
     ] = 0,
@@ -222,14 +230,6 @@ def bench_command(
         ),
     ] = None,
     option: Annotated[list[str] | None, typer.Option("--option", "-o", help=OPTION_HELP)] = None,
-    all_rows: Annotated[
-        bool,
-        typer.Option(
-            "--all-rows",
-            help="Keep rows marked is_canonical = 0 too (by default a CSV with an is_canonical "
-            "column, such as NAS-Bench-Macro's, is read as its canonical rows only).",
-        ),
-    ] = False,
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Kendall τ / Spearman ρ of proxies (and ensembles) against a ground-truth column.
