@@ -2,17 +2,19 @@
 
 An ``Arch`` is a space name plus the space's canonical encoding of the architecture.
 Equal strings mean equal architectures, so ``canonical`` is the identity used by caches,
-latency tables and Optuna studies. The value is frozen and hashable; turning it into a
-network, a cost or YAML goes through its space (``nascli.spaces.get_space``).
+latency tables and Optuna studies. The value is frozen, hashable and knows no space:
+turning it into a network, a cost or YAML, or a string into it, goes through the space
+registry (``nascli.spaces``: ``resolve_arch``, ``arch_from_canonical``, ``arch_to_yaml``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from nascli.errors import ConfigError
+from nascli.yamlio import load_yaml_text, read_yaml_file
+
+__all__ = ["Arch", "load_yaml_text", "read_yaml_file", "resolve_arch"]
 
 
 @dataclass(frozen=True, order=True)
@@ -29,89 +31,44 @@ class Arch:
     def __str__(self) -> str:
         return self.canonical
 
+    # Deprecated aliases of ``nascli.spaces`` functions, kept while branches that call them
+    # merge (2026-11-30); remove them with their last caller. New code calls the functions.
     @classmethod
     def from_canonical(cls, text: str) -> Arch:
-        """Parse ``space:body`` and validate it against its space."""
-        from nascli.spaces import get_space
+        """Deprecated: ``nascli.spaces.arch_from_canonical``."""
+        from nascli.spaces.resolve import arch_from_canonical
 
-        space_name, sep, _ = text.partition(":")
-        if not sep:
-            raise ConfigError(f"not a canonical architecture string (no 'space:'): {text!r}")
-        return get_space(space_name).parse(text[len(space_name) + 1 :])
+        return arch_from_canonical(text)
 
     def to_dict(self) -> dict[str, Any]:
-        from nascli.spaces import get_space
+        """Deprecated: ``nascli.spaces.arch_to_dict``."""
+        from nascli.spaces.resolve import arch_to_dict
 
-        return get_space(self.space).to_dict(self)
+        return arch_to_dict(self)
 
     def to_yaml(self) -> str:
-        import yaml
+        """Deprecated: ``nascli.spaces.arch_to_yaml``."""
+        from nascli.spaces.resolve import arch_to_yaml
 
-        return yaml.safe_dump(self.to_dict(), sort_keys=False, default_flow_style=None)
+        return arch_to_yaml(self)
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "architecture") -> Arch:
-        from nascli.spaces import get_space
+        """Deprecated: ``nascli.spaces.arch_from_dict``."""
+        from nascli.spaces.resolve import arch_from_dict
 
-        if not isinstance(data, dict):
-            raise ConfigError(f"{source}: expected a mapping with a 'space' key")
-        space_name = data.get("space")
-        if not isinstance(space_name, str):
-            raise ConfigError(f"{source}: missing 'space' name")
-        return get_space(space_name).from_dict(data, source=source)
+        return arch_from_dict(data, source)
 
     @classmethod
     def from_yaml(cls, text: str, source: str = "architecture") -> Arch:
-        return cls.from_dict(load_yaml_text(text, source), source=source)
+        """Deprecated: ``nascli.spaces.arch_from_yaml``."""
+        from nascli.spaces.resolve import arch_from_yaml
 
-
-def load_yaml_text(text: str, source: str) -> Any:
-    """``yaml.safe_load`` with a one-line error naming the source and the line."""
-    import yaml
-
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "malformed YAML"
-        raise ConfigError(f"{source}: malformed YAML{where}: {problem}") from None
-
-
-def read_yaml_file(path: Path) -> Any:
-    """Read and parse a YAML file, turning OS and parse errors into ConfigError."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"no such file: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from None
-    return load_yaml_text(text, str(path))
+        return arch_from_yaml(text, source)
 
 
 def resolve_arch(ref: str, space: str | None = None) -> Arch:
-    """Turn a user's ARCH argument into an ``Arch``.
+    """Deprecated alias of ``nascli.spaces.resolve_arch`` (kept while branches merge)."""
+    from nascli.spaces.resolve import resolve_arch as resolve
 
-    Accepted: a YAML file path, ``nb201:INDEX``, a NAS-Bench-201 string ``|op~0|+...``,
-    or a canonical string ``space:body``. ``space`` names the space for a bare string.
-    """
-    from nascli.spaces import get_space
-
-    text = ref.strip()
-    path = Path(text)
-    if text.endswith((".yaml", ".yml")) or path.is_file():
-        arch = Arch.from_dict(read_yaml_file(path), source=str(path))
-        if space is not None and arch.space != space:
-            raise ConfigError(f"{path}: architecture is of space {arch.space!r}, not {space!r}")
-        return arch
-    if text.startswith("|"):
-        return get_space(space or "nb201").parse(text)
-    head, sep, rest = text.partition(":")
-    if sep:
-        return get_space(head).parse(rest)
-    if space is not None:
-        return get_space(space).parse(text)
-    raise ConfigError(
-        f"cannot read architecture {ref!r}: give a YAML file, nb201:INDEX, "
-        "an NB201 string or a canonical 'space:...' string"
-    )
+    return resolve(ref, space)

@@ -1,8 +1,11 @@
 """How well do proxies rank architectures? Correlate their scores with a ground truth.
 
 The ground truth is a plain CSV a user can bring: an architecture column (``arch_str`` or
-``arch``: an NB201 string or a canonical ``space:body``; or ``index`` for ``nb201``) and
-one or more numeric target columns (e.g. test accuracy after training). ``run_bench``
+``arch``: any string the space parses, e.g. an NB201 string, NAS-Bench-Macro's 8-digit code
+or a canonical ``space:body``; or ``index`` for a space with an official index) and one or
+more numeric target columns (e.g. test accuracy after training). A CSV with an
+``is_canonical`` column (NAS-Bench-Macro: rows that duplicate another row's training are
+marked 0) is read as its canonical rows only, unless asked for every row. ``run_bench``
 scores a seeded random sample of its rows with every requested proxy (reading and
 filling a ``ScoreCache``), ranks ensembles with ``rank_aggregate``, and reports Kendall τ
 and Spearman ρ (scipy) next to the published values of the same proxy, when known.
@@ -19,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nascli.arch import Arch, resolve_arch
+from nascli.arch import Arch
 from nascli.errors import ConfigError
 from nascli.proxies.ensemble import ProxyItem, component_names, rank_aggregate
 from nascli.score_cache import ScoreCache, data_fingerprint, settings_key
@@ -68,11 +71,24 @@ def _dataset_of(target: str) -> str | None:
     return None
 
 
+CANONICAL_COLUMN = "is_canonical"
+
+
 def load_ground_truth(
-    path: Path, *, space: str, target: str, sample: int | None, seed: int
+    path: Path,
+    *,
+    space: str,
+    target: str,
+    sample: int | None,
+    seed: int,
+    canonical_only: bool | None = None,
 ) -> GroundTruth:
-    """Read the CSV, check its columns, and parse a seeded sample (``None`` = every row)."""
-    from nascli.spaces import get_space
+    """Read the CSV, check its columns, and parse a seeded sample (``None`` = every row).
+
+    ``canonical_only``: keep only rows whose ``is_canonical`` is 1 (``None``: when the
+    column exists). Duplicated trainings would otherwise count several times in τ and ρ.
+    """
+    from nascli.spaces import Indexed, get_space, resolve_arch
 
     if not path.is_file():
         raise ConfigError(f"no such ground-truth file: {path}")
@@ -87,26 +103,38 @@ def load_ground_truth(
         raise ConfigError(f"{path}: no rows")
     if target not in columns:
         raise ConfigError(f"{path}: no column {target!r} (columns: {', '.join(columns)})")
+    the_space = get_space(space)
+    indexed = isinstance(the_space, Indexed)
     arch_column = next((c for c in ARCH_COLUMNS if c in columns), None)
-    if arch_column is None and not (space == "nb201" and "index" in columns):
+    if arch_column is None and not (indexed and "index" in columns):
         raise ConfigError(
             f"{path}: no architecture column (need 'arch_str' or 'arch'"
-            f"{', or index for nb201' if space == 'nb201' else ''}; columns: {', '.join(columns)})"
+            f"{', or index' if indexed else ''}; columns: {', '.join(columns)})"
         )
+    numbered = list(enumerate(rows, start=2))  # (line in the file, row)
+    if canonical_only is None:
+        canonical_only = CANONICAL_COLUMN in columns
+    if canonical_only:
+        if CANONICAL_COLUMN not in columns:
+            raise ConfigError(f"{path}: no column {CANONICAL_COLUMN!r} to keep canonical rows by")
+        numbered = [
+            (line, r) for line, r in numbered
+            if (r[CANONICAL_COLUMN] or "").strip().lower() in ("1", "true")
+        ]  # fmt: skip
+        if not numbered:
+            raise ConfigError(f"{path}: no row has {CANONICAL_COLUMN} = 1")
     if sample is not None:
         if sample < 1:
             raise ConfigError(f"--sample must be at least 1 or 'all', got {sample}")
         # Draw order, not file order: a run cut short has scored a prefix, and the prefix
         # of a seeded sample of size k is the sample of a smaller size (cache reuse).
-        chosen = random.Random(seed).sample(range(len(rows)), min(sample, len(rows)))
+        chosen = random.Random(seed).sample(range(len(numbered)), min(sample, len(numbered)))
     else:
-        chosen = list(range(len(rows)))
-    the_space = get_space(space)
+        chosen = list(range(len(numbered)))
     archs: list[Arch] = []
     targets: list[float] = []
     for i in chosen:
-        row = rows[i]
-        line = i + 2
+        line, row = numbered[i]
         try:
             value = float(row[target])
         except (TypeError, ValueError):
@@ -120,7 +148,7 @@ def load_ground_truth(
                 raise ConfigError(f"{path}:{line}: {exc}") from None
         else:
             try:
-                arch = the_space.from_index(int(row["index"]))  # type: ignore[attr-defined]
+                arch = the_space.from_index(int(row["index"]))  # Indexed: checked above
             except ValueError:
                 raise ConfigError(f"{path}:{line}: bad index {row['index']!r}") from None
         if arch.space != space:

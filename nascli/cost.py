@@ -12,6 +12,9 @@ weights (running statistics are buffers, not parameters).
 Peak activation memory is the largest number of bytes (fp32, batch 1) live at once while
 the network runs block by block: the input and output of the primitive being computed,
 plus the block input held for a residual shortcut.
+
+Each unit op's formula lives with its block type in ``nascli.spaces.blocks``; this module
+sums them over a network.
 """
 
 from __future__ import annotations
@@ -20,18 +23,24 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from nascli.layers import LayerKey
+from nascli.spaces.blocks.base import BYTES_PER_VALUE, BlockCost
+from nascli.spaces.blocks.inverted_residual import ir_unit_cost
+from nascli.spaces.blocks.registry import UNIT_OPS
+from nascli.spaces.blocks.resnet import basic_unit_cost, bottleneck_unit_cost
 
-BYTES_PER_VALUE = 4
+__all__ = [
+    "BYTES_PER_VALUE",
+    "BlockCost",
+    "Cost",
+    "basic_unit_cost",
+    "block_cost",
+    "bottleneck_unit_cost",
+    "ir_unit_cost",
+    "network_cost",
+]
 
-
-@dataclass(frozen=True, slots=True)
-class BlockCost:
-    """Cost of one block: MACs, parameters, peak live activation values, weight layers."""
-
-    macs: int
-    params: int
-    peak_values: int
-    weight_layers: int
+# Unit formulas by op, kept for callers of the old name (each lives with its block type).
+UNIT_COSTS = {"ir": ir_unit_cost, "basic": basic_unit_cost, "bottleneck": bottleneck_unit_cost}
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,159 +81,6 @@ def network_cost(keys: list[LayerKey], layers: int | None = None) -> Cost:
 
 @lru_cache(maxsize=65536)
 def block_cost(key: LayerKey) -> BlockCost:
-    """Cost of one block; cached because searches meet the same blocks again and again."""
-    return _COSTERS[key.op](key)
-
-
-def _conv(key: LayerKey) -> BlockCost:
-    ho, wo = key.h_out, key.w_out
-    k2 = key.kernel * key.kernel
-    return BlockCost(
-        macs=key.cin * k2 * key.cout * ho * wo,
-        params=key.cin * k2 * key.cout + 2 * key.cout,
-        peak_values=key.cin * key.h * key.w + key.cout * ho * wo,
-        weight_layers=1,
-    )
-
-
-def _maxpool(key: LayerKey) -> BlockCost:
-    return BlockCost(0, 0, key.cin * key.h * key.w + key.cout * key.h_out * key.w_out, 0)
-
-
-@lru_cache(maxsize=65536)
-def ir_unit_cost(
-    cin: int, cout: int, kernel: int, hw_in: int, hw_out: int, mid: int, residual: str
-) -> tuple[int, int, int, int]:
-    """(MACs, params, peak values, weight layers) of one ``ir`` unit, from plain integers.
-
-    The macro spaces call this directly when costing a whole block, so a search does not
-    build a ``LayerKey`` per unit; ``_ir`` (the per-key path) calls it too, so both agree.
-    """
-    k2 = kernel * kernel
-    width = mid if mid > 0 else cin
-    held = cin * hw_in if residual != "none" else 0
-    macs = width * k2 * hw_out + width * cout * hw_out
-    params = width * k2 + 2 * width + width * cout + 2 * cout
-    # Live values: depthwise in+out, then projection in+out (+ the held block input).
-    peak = width * hw_in + width * hw_out
-    project = width * hw_out + cout * hw_out
-    if project > peak:
-        peak = project
-    layers = 2
-    if mid > 0:
-        macs += cin * mid * hw_in
-        params += cin * mid + 2 * mid
-        expand = cin * hw_in + mid * hw_in
-        if expand > peak:
-            peak = expand
-        layers = 3
-    if residual == "proj":  # 1×1 conv with bias + BN on the shortcut
-        macs += cin * cout * hw_out
-        params += cin * cout + 3 * cout
-    return macs, params, peak + held, layers
-
-
-@lru_cache(maxsize=65536)
-def basic_unit_cost(
-    cin: int, cout: int, kernel: int, hw_in: int, hw_out: int, mid: int, residual: str
-) -> tuple[int, int, int, int]:
-    """(MACs, params, peak values, weight layers) of one ResNet ``basic`` unit."""
-    k2 = kernel * kernel
-    held = cin * hw_in if residual != "none" else 0
-    macs = cin * k2 * mid * hw_out + mid * k2 * cout * hw_out
-    params = cin * k2 * mid + 2 * mid + mid * k2 * cout + 2 * cout
-    peak = max(cin * hw_in + mid * hw_out, mid * hw_out + cout * hw_out) + held
-    if residual == "proj":
-        macs += cin * cout * hw_out
-        params += cin * cout + 3 * cout
-    return macs, params, peak, 2
-
-
-@lru_cache(maxsize=65536)
-def bottleneck_unit_cost(
-    cin: int, cout: int, kernel: int, hw_in: int, hw_out: int, mid: int, residual: str
-) -> tuple[int, int, int, int]:
-    """(MACs, params, peak values, weight layers) of one ResNet ``bottleneck`` unit."""
-    k2 = kernel * kernel
-    held = cin * hw_in if residual != "none" else 0
-    macs = cin * mid * hw_in + mid * k2 * mid * hw_out + mid * cout * hw_out
-    params = cin * mid + 2 * mid + mid * k2 * mid + 2 * mid + mid * cout + 2 * cout
-    peak = (
-        max(cin * hw_in + mid * hw_in, mid * hw_in + mid * hw_out, mid * hw_out + cout * hw_out)
-        + held
-    )
-    if residual == "proj":
-        macs += cin * cout * hw_out
-        params += cin * cout + 3 * cout
-    return macs, params, peak, 3
-
-
-UNIT_COSTS = {"ir": ir_unit_cost, "basic": basic_unit_cost, "bottleneck": bottleneck_unit_cost}
-
-
-def _unit(key: LayerKey) -> BlockCost:
-    hw_in, hw_out = key.h * key.w, key.h_out * key.w_out
-    return BlockCost(
-        *UNIT_COSTS[key.op](key.cin, key.cout, key.kernel, hw_in, hw_out, key.mid, key.residual)
-    )
-
-
-def _pool_fc(key: LayerKey) -> BlockCost:
-    return BlockCost(
-        macs=key.cin * key.cout,
-        params=key.cin * key.cout + key.cout,
-        peak_values=key.cin * key.h * key.w + key.cin,
-        weight_layers=1,
-    )
-
-
-def _nb201_conv(key: LayerKey) -> BlockCost:
-    hw = key.h_out * key.w_out
-    k2 = key.kernel * key.kernel
-    return BlockCost(
-        macs=key.cin * k2 * key.cout * hw,
-        params=key.cin * k2 * key.cout + 2 * key.cout,
-        peak_values=key.cin * key.h * key.w + key.cout * hw,
-        weight_layers=1,
-    )
-
-
-def _nb201_free(key: LayerKey) -> BlockCost:
-    return BlockCost(0, 0, key.cin * key.h * key.w + key.cout * key.h_out * key.w_out, 0)
-
-
-def _nb201_res(key: LayerKey) -> BlockCost:
-    ho, wo = key.h_out, key.w_out
-    hw = ho * wo
-    macs = key.cin * 9 * key.cout * hw + key.cout * 9 * key.cout * hw + key.cin * key.cout * hw
-    params = (
-        key.cin * 9 * key.cout + 2 * key.cout + key.cout * 9 * key.cout + 2 * key.cout
-        + key.cin * key.cout
-    )  # fmt: skip
-    peak = key.cin * key.h * key.w * 2 + key.cout * hw
-    return BlockCost(macs, params, peak, 2)
-
-
-def _nb201_head(key: LayerKey) -> BlockCost:
-    return BlockCost(
-        macs=key.cin * key.cout,
-        params=2 * key.cin + key.cin * key.cout + key.cout,
-        peak_values=2 * key.cin * key.h * key.w,
-        weight_layers=1,
-    )
-
-
-_COSTERS = {
-    "conv": _conv,
-    "maxpool": _maxpool,
-    "ir": _unit,
-    "basic": _unit,
-    "bottleneck": _unit,
-    "pool_fc": _pool_fc,
-    "nb201_conv": _nb201_conv,
-    "nb201_pool": _nb201_free,
-    "nb201_skip": _nb201_free,
-    "nb201_zero": _nb201_free,
-    "nb201_res": _nb201_res,
-    "nb201_head": _nb201_head,
-}
+    """Cost of one unit key (its op's registered formula); cached because searches meet
+    the same units again and again."""
+    return UNIT_OPS[key.op].cost(key)

@@ -56,9 +56,9 @@ class Row:
 
 def mean_width(arch_text: str) -> float:
     """Mean output channels over the network's blocks (a width summary for the bias report)."""
-    from nascli.arch import Arch
+    from nascli.spaces import arch_from_canonical
 
-    arch = Arch.from_canonical(arch_text)
+    arch = arch_from_canonical(arch_text)
     from nascli.spaces import get_space
 
     keys = get_space(arch.space).layers(arch)

@@ -22,6 +22,7 @@ from nascli.latency.predict import Predictor
 from nascli.latency.table import LatencyTable
 from nascli.layers import LayerKey
 from nascli.spaces import get_space
+from nascli.spaces.blocks import BLOCK_TYPES
 from nascli.spaces.macro import Block, MacroGenome
 from tests.conftest import REPO
 
@@ -42,7 +43,7 @@ def _random_genome(rng: random.Random) -> MacroGenome:
         width = rng.choice([8, 16, 24, 48, 96])
         blocks.append(
             Block(
-                rng.choice(["idw", "ir", "basic", "bottleneck"]),
+                rng.choice(sorted(BLOCK_TYPES)),
                 rng.choice([1, 2, 3, 4, 5, 7]),
                 rng.choice([1, 2, 3, 4, 6]),
                 width,

@@ -346,6 +346,9 @@ def test_cli_bench_params_flops_against_nb201(tmp_path: Path) -> None:
     args = ["proxies", "bench", "--space", "nb201", "--ground-truth", str(truth_csv),
             "--target", "test_acc_cifar10", "--sample", "all", "--cache-dir", str(cache),
             "--batch-size", "2", "--json"]  # fmt: skip
+    published = SHARED / "published_correlations_nb201.csv"
+    if published.is_file():
+        args[-1:-1] = ["--published", str(published)]  # before --json (dropped below)
     first = _cli(*args, "--proxy", "params")
     assert first.exit_code == 0, first.output
     space = get_space("nb201")

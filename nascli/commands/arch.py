@@ -24,8 +24,7 @@ ARCH_HELP = "A YAML file, nb201:INDEX, an NB201 string |op~0|+..., or 'space:can
 
 def arch_info(ref: str, space: str | None, resolution: int | None) -> dict[str, object]:
     """The facts ``arch info`` prints, as a dict (also used by other commands)."""
-    from nascli.arch import resolve_arch
-    from nascli.spaces import get_space
+    from nascli.spaces import Indexed, get_space, resolve_arch
 
     if resolution is not None and resolution < 8:
         raise ConfigError(f"--resolution must be at least 8, got {resolution}")
@@ -38,8 +37,8 @@ def arch_info(ref: str, space: str | None, resolution: int | None) -> dict[str, 
         "resolution": resolution or the_space.resolution,
         **cost.as_dict(),
     }
-    if arch.space == "nb201":
-        info["index"] = the_space.index(arch)  # type: ignore[attr-defined]
+    if isinstance(the_space, Indexed):
+        info["index"] = the_space.index(arch)
     return info
 
 
@@ -80,7 +79,7 @@ def sample_command(
 ) -> None:
     """Random architectures of a space, as YAML."""
     from nascli.atomic import write_text_atomic
-    from nascli.spaces import get_space
+    from nascli.spaces import arch_to_yaml, get_space
 
     if n < 1:
         raise ConfigError(f"-n must be at least 1, got {n}")
@@ -88,10 +87,10 @@ def sample_command(
     rng = random.Random(seed)
     archs = [the_space.sample(rng) for _ in range(n)]
     if out is None:
-        stdout_console.out("---\n".join(a.to_yaml() for a in archs), end="")
+        stdout_console.out("---\n".join(arch_to_yaml(a) for a in archs), end="")
         return
     for index, arch in enumerate(archs):
-        write_text_atomic(out / f"{the_space.name}-{seed}-{index:04d}.yaml", arch.to_yaml())
+        write_text_atomic(out / f"{the_space.name}-{seed}-{index:04d}.yaml", arch_to_yaml(arch))
     stdout_console.print(f"wrote {n} architecture(s) to {out}")
 
 
@@ -104,8 +103,8 @@ def export_command(
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Export an architecture to ONNX (checked with onnx.checker and an ORT CPU run)."""
-    from nascli.arch import resolve_arch
     from nascli.export import export_onnx
+    from nascli.spaces import resolve_arch
 
     if batch_size < 1:
         raise ConfigError(f"--batch-size must be at least 1, got {batch_size}")

@@ -32,12 +32,11 @@ DATA_HELP = (
     "An .npz (x: N,H,W,3 uint8; y: labels) or a folder of class sub-folders (default: Gaussian)."
 )
 OPTION_HELP = "A proxy option NAME.KEY=VALUE, e.g. zico-bc.beta=0.5 (repeatable)."
-PUBLISHED_NAME = "published_correlations_nb201.csv"
 
 
 def parse_options(pairs: list[str] | None) -> dict[str, dict[str, Any]]:
     """``["zico-bc.beta=0.5"]`` → ``{"zico-bc": {"beta": 0.5}}`` (values read as YAML scalars)."""
-    from nascli.arch import load_yaml_text
+    from nascli.yamlio import load_yaml_text
 
     out: dict[str, dict[str, Any]] = {}
     for pair in pairs or []:
@@ -96,9 +95,9 @@ def score_command(
 
     An ensemble (a+b) ranks a population, so on one architecture it shows its components.
     """
-    from nascli.arch import resolve_arch
     from nascli.proxies.ensemble import component_names, parse_proxy_list
     from nascli.proxies.runner import score_arch
+    from nascli.spaces import resolve_arch
 
     _check_common(batch_size, batches, resolution)
     items = parse_proxy_list(proxy)
@@ -184,17 +183,6 @@ def list_command(json_out: bool = JSON_OPTION) -> None:
     stdout_console.print(table)
 
 
-def default_published() -> Path | None:
-    """``../shared/data/published_correlations_nb201.csv`` beside the repo or the cwd."""
-    from nascli.paths import project_root
-
-    for base in (project_root().parent, Path.cwd().parent):
-        candidate = base / "shared" / "data" / PUBLISHED_NAME
-        if candidate.is_file():
-            return candidate
-    return None
-
-
 def _parse_sample(text: str) -> int | None:
     if text.strip().lower() == "all":
         return None
@@ -210,7 +198,9 @@ def bench_command(
     ground_truth: Annotated[
         Path,
         typer.Option(
-            "--ground-truth", help="CSV: arch column (arch_str/arch, or index for nb201) + targets."
+            "--ground-truth",
+            help="CSV: an arch column (arch_str or arch, e.g. NAS-Bench-Macro's 8-digit code; "
+            "or index for an indexed space such as nb201) + target columns.",
         ),
     ],
     target: Annotated[str, typer.Option("--target", help="Target column, e.g. test_acc_cifar10.")],
@@ -222,6 +212,14 @@ def bench_command(
     sample: Annotated[
         str, typer.Option("--sample", help="How many rows to sample, or 'all'.")
     ] = "1000",
+    all_rows: Annotated[
+        bool,
+        typer.Option(
+            "--all-rows",
+            help="Keep rows marked is_canonical = 0 too (by default a CSV with an is_canonical "
+            "column, such as NAS-Bench-Macro's, is read as its canonical rows only).",
+        ),
+    ] = False,
     seed: Annotated[
         int, typer.Option("--seed", help="Seed of the sample, weights and batches.")
     ] = 0,
@@ -238,7 +236,8 @@ def bench_command(
         Path | None,
         typer.Option(
             "--published",
-            help=f"Published correlations CSV (default: ../shared/data/{PUBLISHED_NAME}).",
+            help="Published correlations CSV (proxy, dataset, kendall_tau, spearman_rho, "
+            "source) to show beside the measured values.",
         ),
     ] = None,
     option: Annotated[list[str] | None, typer.Option("--option", "-o", help=OPTION_HELP)] = None,
@@ -260,9 +259,10 @@ def bench_command(
     if published is not None and not published.is_file():
         raise ConfigError(f"no such published-correlations file: {published}")
     truth = load_ground_truth(
-        ground_truth, space=space, target=target, sample=_parse_sample(sample), seed=seed
-    )
-    published_values = load_published(published or default_published(), target)
+        ground_truth, space=space, target=target, sample=_parse_sample(sample), seed=seed,
+        canonical_only=False if all_rows else None,
+    )  # fmt: skip
+    published_values = load_published(published, target)
     progress = Progress(
         "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
         TimeRemainingColumn(), console=stderr_console,

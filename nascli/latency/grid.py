@@ -41,24 +41,19 @@ def profile_keys(
     space, resolution: int, grid: GridSpec | None = None
 ) -> tuple[list[LayerKey], dict[str, Any]]:
     """Keys to measure for ``space`` at ``resolution`` and how they were chosen."""
-    if space.name == "nb201":
-        keys = nb201_keys(space, resolution)
+    from nascli.spaces.base import EnumeratesKeys
+
+    if isinstance(space, EnumeratesKeys):
+        keys = space.all_keys(resolution)
         return keys, {"method": "exact", "keys": len(keys)}
     grid = grid or GridSpec()
     keys = macro_grid_keys(space, resolution, grid)
     return keys, {"method": "grid", "grid": grid.to_dict(), "keys": len(keys)}
 
 
-def nb201_keys(space, resolution: int) -> list[LayerKey]:
-    """Every distinct key of NB201 networks: one cell with each op covers all edge keys."""
-    from nascli.spaces.nb201 import OPS, to_string
-
-    seen: dict[LayerKey, None] = {}
-    for op in OPS:
-        arch = space.parse(to_string((op,) * 6))
-        for key in space.layers(arch, resolution=resolution):
-            seen.setdefault(key, None)
-    return list(seen)
+def nb201_keys(space: Any, resolution: int) -> list[LayerKey]:
+    """Deprecated alias: ``space.all_keys(resolution)`` (any ``EnumeratesKeys`` space)."""
+    return space.all_keys(resolution)
 
 
 def lattice(lo: int, hi: int, step: int, points: int) -> list[int]:
@@ -74,7 +69,8 @@ def lattice(lo: int, hi: int, step: int, points: int) -> list[int]:
 
 
 def macro_grid_keys(space, resolution: int, grid: GridSpec) -> list[LayerKey]:
-    from nascli.spaces.macro import Block, _expand_block
+    from nascli.spaces.blocks.base import Block
+    from nascli.spaces.macro_units import expand_block
 
     rng = random.Random(grid.seed)
     seen: dict[LayerKey, None] = {}
@@ -139,7 +135,7 @@ def macro_grid_keys(space, resolution: int, grid: GridSpec) -> list[LayerKey]:
                     bottleneck=bottleneck if kind != "ir" else 0,
                     depth=2,
                 )
-                units = _expand_block(block, cin, size, True)
+                units = expand_block(block, cin, size, True)
                 for unit in units:
                     add(unit)
                 out_size = units[-1].h_out

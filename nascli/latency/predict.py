@@ -24,6 +24,7 @@ from nascli.errors import ConfigError
 from nascli.latency.estimate import estimate
 from nascli.latency.table import LatencyTable
 from nascli.layers import LayerKey
+from nascli.spaces.base import BatchKeyRows, CountsKeys
 
 
 class Prediction(NamedTuple):
@@ -61,6 +62,10 @@ class Predictor:
 
         self.table = table
         self.space = get_space(table.space)
+        # Capabilities checked once: a runtime-protocol isinstance costs microseconds.
+        space = self.space
+        self._counts_keys = space if isinstance(space, CountsKeys) else None
+        self._batch_rows = space if isinstance(space, BatchKeyRows) else None
         self.resolution = table.resolution
         self.allow_estimates = allow_estimates
         fit = fit if fit is not None else (table.meta.get("fit") or {})
@@ -111,9 +116,8 @@ class Predictor:
 
     def _key_counts(self, arch: Arch) -> Iterable[tuple[LayerKey, int]]:
         """(key, count) pairs of ``arch``: the space's fast path, else counted from layers()."""
-        fast = getattr(self.space, "key_counts", None)
-        if fast is not None:
-            return fast(arch, resolution=self.resolution)
+        if self._counts_keys is not None:
+            return self._counts_keys.key_counts(arch, resolution=self.resolution)
         counts: dict[LayerKey, int] = {}
         for key in self.space.layers(arch, resolution=self.resolution):
             counts[key] = counts.get(key, 0) + 1
@@ -199,10 +203,9 @@ class Predictor:
         key does not fit the packed layout."""
         from nascli.latency import batch
 
-        fast = getattr(self.space, "key_rows", None)
         try:
-            if fast is not None:
-                rows = fast(archs, resolution=self.resolution)
+            if self._batch_rows is not None:
+                rows = self._batch_rows.key_rows(archs, resolution=self.resolution)
             else:
                 rows = batch.rows_from_pairs(self._key_counts(arch) for arch in archs)
         except batch.OutOfRange:

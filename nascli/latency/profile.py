@@ -83,18 +83,12 @@ def random_archs(space, count: int, seed: int) -> list[Any]:
 
 
 def probe_archs(space, resolution: int, count: int, seed: int) -> list[Any]:
-    """Probe networks for in-context timing; NB201 probes cover every edge op."""
-    if space.name != "nb201":
-        return random_archs(space, count, seed)
-    from nascli.spaces.nb201 import OPS, to_string
+    """Probe networks for in-context timing; a small space's probes cover every key."""
+    from nascli.spaces.base import EnumeratesKeys
 
-    rng = random.Random(seed)
-    archs = []
-    for i in range(count):
-        ops = [OPS[(i + j) % len(OPS)] for j in range(6)]
-        rng.shuffle(ops)
-        archs.append(space.parse(to_string(tuple(ops))))
-    return archs
+    if isinstance(space, EnumeratesKeys):
+        return space.probe_archs(count, seed)
+    return random_archs(space, count, seed)
 
 
 def _passes(entry: dict[str, Any] | None) -> int:

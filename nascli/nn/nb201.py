@@ -14,58 +14,18 @@ import torch
 from torch import nn
 
 from nascli.layers import LayerKey
-from nascli.nn.blocks import PoolClassifier, build_block
+from nascli.spaces.blocks.nb201_torch import ReductionBlock, ReLUConvBN, Zero
+from nascli.spaces.blocks.registry import unit_op
 
-EDGES = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))
-
-
-class Zero(nn.Module):
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.mul(0.0)
-
-
-class ReLUConvBN(nn.Sequential):
-    def __init__(self, cin: int, cout: int, kernel: int, stride: int) -> None:
-        super().__init__(
-            nn.ReLU(),
-            nn.Conv2d(cin, cout, kernel, stride, kernel // 2, bias=False),
-            nn.BatchNorm2d(cout),
-        )
-
-
-class ReductionBlock(nn.Module):
-    """NAS-Bench-201 ``ResNetBasicblock`` with stride 2 between stages."""
-
-    def __init__(self, cin: int, cout: int) -> None:
-        super().__init__()
-        self.conv_a = ReLUConvBN(cin, cout, 3, 2)
-        self.conv_b = ReLUConvBN(cout, cout, 3, 1)
-        self.downsample = nn.Sequential(
-            nn.AvgPool2d(kernel_size=2, stride=2, padding=0),
-            nn.Conv2d(cin, cout, 1, 1, 0, bias=False),
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv_b(self.conv_a(x)) + self.downsample(x)
+__all__ = ["Cell", "NB201Network", "ReLUConvBN", "ReductionBlock", "Zero", "build_nb201_block"]
 
 
 def build_nb201_block(key: LayerKey) -> nn.Module:
-    """Module of one NB201 key (edge op, reduction block or head)."""
-    if key.op == "nb201_conv":
-        return ReLUConvBN(key.cin, key.cout, key.kernel, key.stride)
-    if key.op == "nb201_pool":
-        return nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
-    if key.op == "nb201_skip":
-        return nn.Identity()
-    if key.op == "nb201_zero":
-        return Zero()
-    if key.op == "nb201_res":
-        return ReductionBlock(key.cin, key.cout)
-    if key.op == "nb201_head":
-        return PoolClassifier(
-            key.cin, key.cout, pre=nn.Sequential(nn.BatchNorm2d(key.cin), nn.ReLU())
-        )
-    raise ValueError(f"no module for layer op {key.op!r}")
+    """Module of one key of an NB201 network (its op's registered builder)."""
+    return unit_op(key.op).build(key)
+
+
+EDGES = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))
 
 
 class Cell(nn.Module):
@@ -93,7 +53,7 @@ class NB201Network(nn.Module):
         self.keys = tuple(keys)
         stem, *rest = keys
         *body, head = rest
-        modules: list[nn.Module] = [build_block(stem)]
+        modules: list[nn.Module] = [build_nb201_block(stem)]
         index = 0
         while index < len(body):
             if body[index].op == "nb201_res":

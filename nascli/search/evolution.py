@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from nascli.arch import Arch
+from nascli.spaces.base import HasInitial
 
 SEED_POPULATION = 16  # candidates proposed by seeding before mutation starts (at most E)
 MAX_ATTEMPTS = 4000  # candidates tried for one proposal before giving up
@@ -70,8 +71,7 @@ class Evolution:
         self.seed = seed
         self.seed_population = min(seed_population, population)
         self.max_attempts = max_attempts
-        initial = getattr(space, "initial", None)
-        self.initial: Arch | None = initial() if callable(initial) else None
+        self.initial: Arch | None = space.initial() if isinstance(space, HasInitial) else None
 
     def select(self, members: Sequence[Member]) -> list[Member]:
         """The best E members (stable: ties keep evaluation order)."""

@@ -146,9 +146,10 @@ def layer_limit(driver: SearchDriver) -> int | None:
     for budget in driver.budgets:
         if budget.kind == "layers":
             return int(budget.limit)
-    template = getattr(driver.space, "template", None)
-    if template and getattr(driver.space, "layer_rule", "") == "zen":
-        return 2 + sum(stage.depth.hi for stage in template)
+    from nascli.spaces.base import LayerLimited
+
+    if isinstance(driver.space, LayerLimited):
+        return driver.space.max_layers()
     return None
 
 

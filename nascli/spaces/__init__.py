@@ -1,61 +1,41 @@
-"""Registry of search spaces: built-in YAML macro spaces, NAS-Bench-201, user YAML files.
+"""Search spaces: the protocol, its optional capabilities, the registry, arch resolving.
 
-The registry is an explicit function, not import-time side effects: ``get_space(name)``
-looks in ``configs/spaces/*.yaml`` (macro spaces), then at the built-in ``nb201`` space,
-and accepts a path to a user's own space YAML.
+Public names are re-exported here; the modules behind them are free to move.
 """
 
-from __future__ import annotations
+from nascli.spaces.base import (
+    BatchKeyRows,
+    CountsKeys,
+    EnumeratesKeys,
+    HasInitial,
+    Indexed,
+    LayerLimited,
+    SearchSpace,
+)
+from nascli.spaces.registry import get_space, list_spaces
+from nascli.spaces.resolve import (
+    arch_from_canonical,
+    arch_from_dict,
+    arch_from_yaml,
+    arch_to_dict,
+    arch_to_yaml,
+    resolve_arch,
+)
 
-from functools import lru_cache
-from pathlib import Path
-
-from nascli.errors import ConfigError, suggest
-from nascli.paths import config_dir
-from nascli.spaces.base import SearchSpace
-
-__all__ = ["SearchSpace", "get_space", "list_spaces"]
-
-_BUILTIN_PYTHON_SPACES = ("nb201",)
-
-
-def _yaml_spaces() -> dict[str, Path]:
-    folder = config_dir() / "spaces"
-    if not folder.is_dir():
-        return {}
-    return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
-
-
-def list_spaces() -> list[str]:
-    """Names of every space nascli knows, sorted."""
-    return sorted(set(_yaml_spaces()) | set(_BUILTIN_PYTHON_SPACES))
-
-
-@lru_cache(maxsize=64)
-def get_space(name: str) -> SearchSpace:
-    """The space called ``name`` (or defined in the YAML file ``name``)."""
-    if name == "nb201":
-        from nascli.spaces.nb201 import NB201Space
-
-        return NB201Space()
-    yaml_spaces = _yaml_spaces()
-    if name in yaml_spaces:
-        return _load_yaml_space(yaml_spaces[name])
-    path = Path(name)
-    if name.endswith((".yaml", ".yml")) or path.is_file():
-        return _load_yaml_space(path)
-    raise ConfigError(
-        f"unknown search space {name!r}{suggest(name, list_spaces())}; "
-        f"known: {', '.join(list_spaces())}"
-    )
-
-
-def _load_yaml_space(path: Path) -> SearchSpace:
-    from nascli.arch import read_yaml_file
-    from nascli.spaces.macro import MacroSpace
-
-    data = read_yaml_file(path)
-    family = data.get("family", "macro") if isinstance(data, dict) else None
-    if family != "macro":
-        raise ConfigError(f"{path}: unknown space family {family!r} (supported: macro)")
-    return MacroSpace.from_config(data, source=str(path))
+__all__ = [
+    "BatchKeyRows",
+    "CountsKeys",
+    "EnumeratesKeys",
+    "HasInitial",
+    "Indexed",
+    "LayerLimited",
+    "SearchSpace",
+    "arch_from_canonical",
+    "arch_from_dict",
+    "arch_from_yaml",
+    "arch_to_dict",
+    "arch_to_yaml",
+    "get_space",
+    "list_spaces",
+    "resolve_arch",
+]

@@ -1,7 +1,9 @@
-"""The protocol every search space implements.
+"""The protocol every search space implements, and the optional capabilities.
 
 Searchers depend on this protocol only: the evolution needs ``sample``/``mutate``,
 Optuna samplers need ``suggest``, the cost model and latency tables need ``layers``.
+What only some spaces can do (a starting network, fast key counts, an official index...)
+is a protocol of its own below, checked with ``isinstance``.
 """
 
 from __future__ import annotations
@@ -10,12 +12,16 @@ import random
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from nascli.arch import Arch
-from nascli.cost import Cost
 from nascli.layers import LayerKey
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import optuna
     from torch import nn
+
+    from nascli.cost import Cost
+    from nascli.keyrows import KeyRows
 
 
 @runtime_checkable
@@ -67,3 +73,63 @@ class SearchSpace(Protocol):
 
     def describe(self) -> dict[str, Any]:
         """A JSON-able description for ``nascli spaces show``."""
+
+
+# Optional capabilities. A caller that can use one checks ``isinstance(space, Capability)``
+# (never a space's name or ``getattr``); a space gains it by defining the method.
+
+
+@runtime_checkable
+class HasInitial(Protocol):
+    """A space with a published starting network (ZiCo/Zen-NAS evolution mutates it first)."""
+
+    def initial(self) -> Arch:
+        """The network a search starts from."""
+
+
+@runtime_checkable
+class CountsKeys(Protocol):
+    """A space that lists an arch's distinct keys with counts faster than ``layers()``."""
+
+    def key_counts(
+        self, arch: Arch, *, resolution: int | None = None
+    ) -> tuple[tuple[LayerKey, int], ...]:
+        """``layers()`` (residual links on) as (distinct key, how many times) pairs."""
+
+
+@runtime_checkable
+class BatchKeyRows(Protocol):
+    """A space that writes the key counts of many archs at once, vectorised."""
+
+    def key_rows(self, archs: Sequence[Arch], *, resolution: int | None = None) -> KeyRows:
+        """``key_counts`` of ``archs`` as packed rows (``nascli.keyrows``)."""
+
+
+@runtime_checkable
+class LayerLimited(Protocol):
+    """A space whose template bounds the depth a search can reach (the ``Layers`` budget)."""
+
+    def max_layers(self) -> int | None:
+        """The most layers (as ``num_layers`` counts them) the template allows, if bounded."""
+
+
+@runtime_checkable
+class Indexed(Protocol):
+    """A benchmark space whose archs have an official index (ground-truth tables use it)."""
+
+    def index(self, arch: Arch) -> int:
+        """The benchmark's index of ``arch``."""
+
+    def from_index(self, index: int) -> Arch:
+        """The arch with the benchmark's index ``index``."""
+
+
+@runtime_checkable
+class EnumeratesKeys(Protocol):
+    """A small space whose distinct keys can all be listed (latency tables measure all)."""
+
+    def all_keys(self, resolution: int) -> list[LayerKey]:
+        """Every distinct key of every arch of the space at ``resolution``."""
+
+    def probe_archs(self, count: int, seed: int) -> list[Arch]:
+        """``count`` seeded archs that together use every key (in-context timing probes)."""

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     import optuna
     from torch import nn
 
-    from nascli.latency.batch import KeyRows
+    from nascli.keyrows import KeyRows
 
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 NUM_CELLS = len(OPS) ** 6
@@ -202,7 +202,7 @@ class NB201Space:
         """``key_counts`` of many cells as packed rows (``latency.batch``): a gather per edge."""
         import numpy as np
 
-        from nascli.latency.batch import KeyRows, rows_of_keys
+        from nascli.keyrows import KeyRows, rows_of_keys
 
         fixed, per_op = _skeleton(
             self.channels, self.cells_per_stage, self.num_classes, resolution or self.resolution
@@ -233,6 +233,25 @@ class NB201Space:
                 ),
             ]
         )
+
+    def all_keys(self, resolution: int) -> list[LayerKey]:
+        """Every distinct key of NB201 networks: one cell with each op covers all edge keys."""
+        seen: dict[LayerKey, None] = {}
+        for op in OPS:
+            arch = self.parse(to_string((op,) * 6))
+            for key in self.layers(arch, resolution=resolution):
+                seen.setdefault(key, None)
+        return list(seen)
+
+    def probe_archs(self, count: int, seed: int) -> list[Arch]:
+        """Seeded probe cells for in-context timing; every op appears in every probe."""
+        rng = random.Random(seed)
+        archs = []
+        for i in range(count):
+            ops = [OPS[(i + j) % len(OPS)] for j in range(6)]
+            rng.shuffle(ops)
+            archs.append(self.parse(to_string(tuple(ops))))
+        return archs
 
     def num_layers(self, arch: Arch) -> int:
         """Trainable weight layers (every conv and the classifier)."""

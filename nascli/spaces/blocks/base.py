@@ -1,0 +1,161 @@
+"""What every block type and unit op provides, and the small helpers they share.
+
+Two levels, as in the networks themselves:
+
+* a **unit op** is one ``LayerKey.op`` (``ir``, ``basic``, ``conv``...): the analytic cost of
+  one key and the torch module that runs it. Latency tables time exactly these modules.
+* a **block type** is what a space's architecture names (``idw``, ``ir``, ``identity``...):
+  how a ``Block`` expands into unit keys, its closed-form cost and its vectorised key rows.
+
+Each block type lives in one module beside its unit op and is registered once in
+``registry.py``; property tests check that expansion, cost and rows agree for every
+registered type, so a new type cannot drift from itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+
+import numpy as np
+
+from nascli.layers import LayerKey
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from nascli.keyrows import KeyRows
+
+BYTES_PER_VALUE = 4
+
+
+class Block(NamedTuple):
+    """One searchable block of a network (a macro-space stage or a layer-wise choice).
+
+    A NamedTuple (hashing and construction in C): blocks are cache keys of the per-block
+    cost, and a search builds and hashes millions of them.
+    """
+
+    type: str
+    kernel: int
+    expansion: int
+    width: int
+    stride: int
+    bottleneck: int
+    depth: int
+
+    def encode(self) -> str:
+        return (
+            f"{self.type}k{self.kernel}e{self.expansion}w{self.width}"
+            f"b{self.bottleneck}s{self.stride}d{self.depth}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class BlockCost:
+    """Cost of one unit key: MACs, parameters, peak live activation values, weight layers."""
+
+    macs: int
+    params: int
+    peak_values: int
+    weight_layers: int
+
+
+# (MACs, params, peak bytes, weight layers, output size) of a whole block.
+BlockTotals = tuple[int, int, int, int, int]
+# ``partial(keyrows.group, checked=...)``: makes the rows of one unit role for many archs.
+MakeRows = Callable[..., "KeyRows"]
+
+
+@dataclass(frozen=True, slots=True)
+class UnitOp:
+    """One ``LayerKey.op``: its per-key cost and the torch module that runs the key."""
+
+    name: str
+    cost: Callable[[LayerKey], BlockCost]
+    build: Callable[[LayerKey], nn.Module]
+
+
+class BlockType(Protocol):
+    """A block type: expansion into units, closed-form cost, vectorised key rows."""
+
+    name: str
+    uses_bottleneck: bool  # whether ``Block.bottleneck`` means something for this type
+
+    def expand(self, block: Block, cin: int, size: int, residual: bool) -> list[LayerKey]:
+        """The unit keys of ``block`` entered at ``cin`` channels × ``size``² (in order)."""
+
+    def cost(self, block: Block, cin: int, size: int) -> BlockTotals:
+        """``network_cost(expand(...))`` in closed form, residual links on (tests check)."""
+
+    def rows(
+        self, make: MakeRows, arch: np.ndarray, cin: np.ndarray, size: np.ndarray, k: Any,
+        e: Any, w: Any, s: Any, b: Any, d: Any,
+    ) -> tuple[list[KeyRows], np.ndarray]:  # fmt: skip
+        """``expand`` (as key counts) for many blocks of one type at once; (rows, out size)."""
+
+
+def smart_round(value: Any, base: int = 8) -> Any:
+    """Round to a multiple of ``base`` (at least ``base``), as Zen-NAS ``smart_round`` does.
+
+    Numbers give an int; arrays (the vectorised key rows) an int64 array, rounded the same
+    way (half to even, as Python's ``round``).
+    """
+    if isinstance(value, np.ndarray):
+        return np.maximum(base, np.round(value / base) * base).astype(np.int64)
+    return _smart_round_number(value, base)
+
+
+@lru_cache(maxsize=4096)
+def _smart_round_number(value: float, base: int) -> int:
+    return int(max(base, round(value / base) * base))
+
+
+def out_size(size: Any, kernel: Any, stride: Any) -> Any:
+    """Output size of a 'same'-padded (pad = k // 2) unit, as ``LayerKey.h_out``; arrays too."""
+    return (size + 2 * (kernel // 2) - kernel) // stride + 1
+
+
+def same(cin: int, cout: int) -> str:
+    """Shortcut of a stride-1 unit: identity when the width is kept, else a projection."""
+    return "identity" if cin == cout else "proj"
+
+
+def shortcut(
+    unit_in: int, unit_out: int, stride: int, residual: bool, force_proj: bool = False
+) -> str:
+    """Zen-NAS/ResNet shortcut of a unit: none without residuals, projection on a shape change."""
+    if not residual:
+        return "none"
+    if force_proj or stride != 1 or unit_in != unit_out:
+        return "proj"
+    return "identity"
+
+
+def chain(
+    depth: int, cin: int, width: int, stride: int, size: int, unit: Callable[..., LayerKey]
+) -> list[LayerKey]:
+    """``depth`` units of a block: the first enters at ``cin`` with the block's stride, the
+    second at ``width`` with stride 1; the later ones repeat the second exactly (same key).
+
+    ``unit(cin, stride, size)`` makes one unit key.
+    """
+    units: list[LayerKey] = []
+    for _ in range(min(depth, 2)):
+        key = unit(cin, stride, size)
+        units.append(key)
+        cin, stride, size = width, 1, key.h_out
+    return units + units[-1:] * (depth - 2)
+
+
+def sum_parts(parts: list[tuple[tuple[int, int, int, int], int]], out: int) -> BlockTotals:
+    """Totals of (unit cost, times) pairs: sums of MACs/params/layers, max of peaks."""
+    macs = params = peak = layers = 0
+    for (u_macs, u_params, u_peak, u_layers), times in parts:
+        macs += u_macs * times
+        params += u_params * times
+        layers += u_layers * times
+        peak = max(peak, u_peak)
+    return macs, params, peak * BYTES_PER_VALUE, layers, out

@@ -1,0 +1,128 @@
+"""The contract every registered block type and unit op keeps (one suite, run for each).
+
+A block type's expansion, closed-form cost, vectorised key rows and torch modules are four
+views of one thing; these tests check that they agree for random blocks of every type in
+the registry, so a new type is tested as soon as it is registered, and an edit to any one
+view (say, a wrong parameter count in ``cost``) fails here.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from functools import partial
+
+import numpy as np
+import pytest
+import torch
+
+from nascli import keyrows
+from nascli.cost import block_cost, network_cost
+from nascli.errors import ConfigError
+from nascli.layers import OPS, LayerKey
+from nascli.nn.blocks import build_block
+from nascli.spaces.blocks import BLOCK_TYPES, UNIT_OPS, Block, block_type, unit_op
+from nascli.spaces.blocks.base import BYTES_PER_VALUE
+
+
+def _random_blocks(kind: str, seed: int, count: int = 25) -> list[tuple[Block, int, int]]:
+    """(block, input channels, input size) triples with shapes that do and do not change."""
+    rng = random.Random(seed)
+    uses_bottleneck = block_type(kind).uses_bottleneck
+    out = []
+    for _ in range(count):
+        width = rng.choice([8, 16, 24, 40])
+        cin = rng.choice([width, 8, 16, 32])
+        block = Block(
+            kind,
+            rng.choice([1, 3, 5, 7]),
+            rng.choice([1, 2, 3, 6]),
+            width,
+            rng.choice([1, 2]),
+            rng.choice([width, 8, 32]) if uses_bottleneck else 0,
+            rng.randint(1, 4),
+        )
+        out.append((block, cin, rng.choice([7, 8, 16, 32])))
+    return out
+
+
+@pytest.mark.parametrize("kind", sorted(BLOCK_TYPES))
+def test_closed_form_cost_equals_the_sum_over_expanded_units(kind: str) -> None:
+    for block, cin, size in _random_blocks(kind, seed=1):
+        units = block_type(kind).expand(block, cin, size, True)
+        slow = network_cost(units)
+        macs, params, peak, layers, out = block_type(kind).cost(block, cin, size)
+        assert (macs, params, peak, layers) == (
+            slow.macs,
+            slow.params,
+            slow.peak_activation_bytes,
+            slow.layers,
+        ), block
+        assert out == (units[-1].h_out if units else size), block
+
+
+@pytest.mark.parametrize("kind", sorted(BLOCK_TYPES))
+def test_vectorised_rows_equal_expanded_unit_counts(kind: str) -> None:
+    make = partial(keyrows.group, checked=False)
+    for block, cin, size in _random_blocks(kind, seed=2):
+        one = np.ones(1, dtype=np.int64)
+        fields = [one * v for v in (block.kernel, block.expansion, block.width, block.stride,
+                                    block.bottleneck, block.depth)]  # fmt: skip
+        parts, out = block_type(kind).rows(
+            make, np.zeros(1, dtype=np.int64), one * cin, one * size, *fields
+        )
+        rows = keyrows.KeyRows.concat(parts)
+        got: Counter[LayerKey] = Counter()
+        for count, row in zip(rows.count, rows.keys(), strict=True):
+            got[keyrows.row_key(row)] += int(count)
+        units = block_type(kind).expand(block, cin, size, True)
+        assert got == Counter(units), block
+        assert int(out[0]) == (units[-1].h_out if units else size), block
+
+
+@pytest.mark.parametrize("kind", sorted(BLOCK_TYPES))
+def test_torch_modules_have_the_analytic_parameters_and_macs(kind: str) -> None:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    for block, cin, size in _random_blocks(kind, seed=3, count=4):
+        for unit in block_type(kind).expand(block, cin, size, True):
+            module = build_block(unit).eval()
+            assert sum(p.numel() for p in module.parameters()) == block_cost(unit).params, unit
+            counter = FlopCounterMode(display=False)
+            with counter, torch.no_grad():
+                out = module(torch.zeros(1, unit.cin, unit.h, unit.w))
+            assert counter.get_total_flops() == 2 * block_cost(unit).macs, unit
+            assert tuple(out.shape[1:]) == (unit.cout, unit.h_out, unit.w_out), unit
+
+
+@pytest.mark.parametrize("kind", sorted(BLOCK_TYPES))
+def test_residual_off_removes_every_shortcut(kind: str) -> None:
+    for block, cin, size in _random_blocks(kind, seed=4, count=8):
+        for unit in block_type(kind).expand(block, cin, size, False):
+            assert unit.residual == "none", unit
+
+
+def test_every_layer_key_op_has_exactly_one_registered_unit_op() -> None:
+    assert set(UNIT_OPS) == set(OPS)
+    assert all(op.name == name for name, op in UNIT_OPS.items())
+    assert all(block.name == name for name, block in BLOCK_TYPES.items())
+
+
+def test_unknown_block_type_suggests_a_close_name() -> None:
+    with pytest.raises(ConfigError, match="did you mean 'idw'"):
+        block_type("idv")
+    with pytest.raises(ConfigError, match="no unit op"):
+        unit_op("nope")
+
+
+def test_identity_keeps_the_shape_for_free_and_projects_when_it_changes() -> None:
+    identity = block_type("identity")
+    kept = Block("identity", 1, 1, 64, 1, 0, 1)
+    assert identity.expand(kept, 64, 16, True) == []
+    assert identity.cost(kept, 64, 16) == (0, 0, 0, 0, 16)
+    down = Block("identity", 1, 1, 128, 2, 0, 1)
+    (key,) = identity.expand(down, 64, 16, True)
+    assert key == LayerKey("conv", 64, 128, 1, 2, 16, 16, act="none")
+    macs, params, peak, layers, out = identity.cost(down, 64, 16)
+    assert (macs, params, out) == (64 * 128 * 8 * 8, 64 * 128 + 2 * 128, 8)
+    assert peak == (64 * 16 * 16 + 128 * 8 * 8) * BYTES_PER_VALUE and layers == 1
