@@ -92,13 +92,18 @@ def read_yaml_file(path: Path) -> Any:
 def resolve_arch(ref: str, space: str | None = None) -> Arch:
     """Turn a user's ARCH argument into an ``Arch``.
 
-    Accepted: a YAML file path, ``nb201:INDEX``, a NAS-Bench-201 string ``|op~0|+...``,
-    or a canonical string ``space:body``. ``space`` names the space for a bare string.
+    Accepted: a YAML file path, the name of a shipped or user net (``zico-600m``: ``nascli
+    arch list``), ``nb201:INDEX``, a NAS-Bench-201 string ``|op~0|+...``, or a canonical string
+    ``space:body``. ``space`` names the space for a bare string.
     """
+    from nascli.paths import config_files
     from nascli.spaces import get_space
 
     text = ref.strip()
     path = Path(text)
+    named = config_files("archs").get(text) if ":" not in text and "/" not in text else None
+    if named is not None and not path.is_file():
+        path, text = named, str(named)
     if text.endswith((".yaml", ".yml")) or path.is_file():
         arch = Arch.from_dict(read_yaml_file(path), source=str(path))
         if space is not None and arch.space != space:

@@ -112,11 +112,13 @@ def load_run_config(path: Path) -> dict[str, Any]:
     """Read a YAML run config into option overrides; unknown keys are all reported."""
     from nascli.arch import read_yaml_file
 
-    data = read_yaml_file(Path(path))
+    path = find_run_config(path)
+    data = read_yaml_file(path)
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a run config must be a mapping of option: value")
+    data.pop("_resolved", None)  # a run dir's config.yaml: notes about the run, not options
     out: dict[str, Any] = {}
     unknown = []
     for raw_key, value in data.items():
@@ -131,6 +133,26 @@ def load_run_config(path: Path) -> dict[str, Any]:
             f"{path}: unknown keys {sorted(unknown)}; accepted: {sorted(OPTION_NAMES)}"
         )
     return out
+
+
+def find_run_config(path: Path | str) -> Path:
+    """A run config file, or a shipped/user search config by name (``imagenet-450mflops``)."""
+    from nascli.paths import config_files
+
+    path = Path(path)
+    if path.exists() or path.suffix in (".yaml", ".yml") or len(path.parts) > 1:
+        if not path.is_file():
+            raise ConfigError(f"run config {path} does not exist")
+        return path
+    known = config_files("searches")
+    if str(path) in known:
+        return known[str(path)]
+    from nascli.errors import suggest
+
+    raise ConfigError(
+        f"no run config {str(path)!r}{suggest(str(path), list(known))}; "
+        f"give a YAML path or one of: {', '.join(known)}"
+    )
 
 
 def resolve_config(

@@ -176,7 +176,7 @@ def profile_command(
     space: str = typer.Option(..., "--space", help="Search space name."),
     resolution: int | None = typer.Option(None, help="Input resolution (default: the space's)."),
     out: Path | None = typer.Option(
-        None, help="Table path (default latency_tables/DEVICE/SPACE-RES.json)."
+        None, help="Table path (default USER_DIR/latency_tables/DEVICE/SPACE-RES.json)."
     ),
     bundle: Path | None = typer.Option(
         None, help="Write a bundle zip for a board instead of measuring."
@@ -223,7 +223,7 @@ def _profile(**opts: Any) -> None:
     from nascli.latency.devices import load_device
     from nascli.latency.grid import GridSpec
     from nascli.latency.profile import profile_table
-    from nascli.latency.table import default_table_path
+    from nascli.paths import user_table_path
     from nascli.spaces import get_space
 
     profile = load_device(opts["device"])
@@ -266,7 +266,7 @@ def _profile(**opts: Any) -> None:
                 f"{Path(result['bundle']).name}"
             )
         return
-    out = opts["out"] or default_table_path(profile.name, the_space.name, resolution)
+    out = opts["out"] or user_table_path(profile.name, the_space.name, resolution)
     extra = [resolve_arch(ref, the_space.name) for ref in opts["arch"]]
     started = time.perf_counter()
     with _stages(not opts["json_out"]) as stage:

@@ -177,7 +177,7 @@ def default_published() -> Path | None:
     """``../shared/data/published_correlations_nb201.csv`` beside the repo or the cwd."""
     from nascli.paths import project_root
 
-    for base in (project_root().parent, Path.cwd().parent):
+    for base in (project_root().parent.parent, Path.cwd().parent):
         candidate = base / "shared" / "data" / PUBLISHED_NAME
         if candidate.is_file():
             return candidate

@@ -124,10 +124,10 @@ def run_search(
 def default_baselines(driver: SearchDriver) -> list[tuple[str, Arch]]:
     """Shipped ``configs/archs/*.yaml`` of the search's space that fit every budget."""
     from nascli.arch import Arch, read_yaml_file
-    from nascli.paths import config_dir
+    from nascli.paths import config_files
 
     out = []
-    for path in sorted((config_dir() / "archs").glob("*.yaml")):
+    for path in config_files("archs").values():
         data = read_yaml_file(path)
         if not isinstance(data, dict) or data.get("space") != driver.space.name:
             continue

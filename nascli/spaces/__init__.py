@@ -1,7 +1,8 @@
 """Registry of search spaces: built-in YAML macro spaces, NAS-Bench-201, user YAML files.
 
 The registry is an explicit function, not import-time side effects: ``get_space(name)``
-looks in ``configs/spaces/*.yaml`` (macro spaces), then at the built-in ``nb201`` space,
+looks in ``configs/spaces/*.yaml`` (macro spaces; working directory, user folder, shipped:
+``nascli.paths``), then at the built-in ``nb201`` space,
 and accepts a path to a user's own space YAML.
 """
 
@@ -11,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from nascli.errors import ConfigError, suggest
-from nascli.paths import config_dir
+from nascli.paths import config_files
 from nascli.spaces.base import SearchSpace
 
 __all__ = ["SearchSpace", "get_space", "list_spaces"]
@@ -20,10 +21,7 @@ _BUILTIN_PYTHON_SPACES = ("nb201",)
 
 
 def _yaml_spaces() -> dict[str, Path]:
-    folder = config_dir() / "spaces"
-    if not folder.is_dir():
-        return {}
-    return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
+    return config_files("spaces")
 
 
 def list_spaces() -> list[str]:

@@ -1,0 +1,153 @@
+"""Installed as users install it: package data, user folders, search order, replay, metadata.
+
+The wheel test builds the real wheel (setuptools, no network) and reads its file list; the
+search-order tests use a real user folder (``NASCLI_HOME``) and a real working directory.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from nascli.cli import app
+from tests.conftest import REPO
+
+runner = CliRunner()
+
+CPU_DEVICE = (REPO / "configs" / "devices" / "cpu.yaml").read_text()
+
+
+@pytest.mark.slow
+def test_wheel_holds_configs_tables_and_licence(tmp_path: Path) -> None:
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+         "-w", str(tmp_path), str(REPO)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert build.returncode == 0, build.stderr[-2000:]
+    (wheel,) = tmp_path.glob("nascli-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    shipped = {
+        f"nascli/{p.relative_to(REPO).as_posix()}"
+        for folder in ("configs", "latency_tables")
+        for p in (REPO / folder).rglob("*")
+        if p.is_file()
+    }
+    assert shipped and shipped <= names, sorted(shipped - names)
+    assert any(n.endswith("licenses/LICENSE") for n in names)
+    metadata = (
+        zipfile.ZipFile(wheel)
+        .read(next(n for n in names if n.endswith(".dist-info/METADATA")))
+        .decode()
+    )
+    assert "License-Expression: MIT" in metadata
+    assert "Requires-Dist: optuna<6,>=5" in metadata
+
+
+def test_shipped_files_are_read_through_importlib_resources() -> None:
+    from importlib import resources
+
+    from nascli.paths import config_files, shipped_root, table_files
+
+    assert shipped_root() == resources.files("nascli")
+    devices = config_files("devices")
+    assert "cpu" in devices and (shipped_root() / "configs" / "devices" / "cpu.yaml").is_file()
+    assert any(p.parent.name == "cpu" and p.name == "nb201-32.json" for p in table_files())
+
+
+def test_search_order_working_directory_then_user_folder_then_shipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home, work = tmp_path / "home", tmp_path / "work"
+    (home / "configs" / "devices").mkdir(parents=True)
+    (work / "configs" / "devices").mkdir(parents=True)
+    user_cpu = CPU_DEVICE
+    (home / "configs" / "devices" / "laptop.yaml").write_text(
+        user_cpu.replace("name: cpu", "name: laptop")
+    )
+    (home / "configs" / "devices" / "cpu.yaml").write_text(user_cpu)
+    (work / "configs" / "devices" / "cpu.yaml").write_text(user_cpu)
+    monkeypatch.setenv("NASCLI_HOME", str(home))
+    monkeypatch.chdir(work)
+    from nascli.paths import config_files, roots
+
+    assert [r.label for r in roots()] == ["cwd", "user", "shipped"]
+    devices = config_files("devices")
+    assert devices["cpu"] == work / "configs" / "devices" / "cpu.yaml"
+    assert devices["laptop"] == home / "configs" / "devices" / "laptop.yaml"
+    result = runner.invoke(app, ["devices", "list", "--json"])
+    assert result.exit_code == 0, result.output
+    names = {row["name"] for row in json.loads(result.stdout)["devices"]}
+    assert {"laptop", "cpu", "cuda"} <= names
+    result = runner.invoke(app, ["spaces", "list", "--json"])
+    spaces = {r["name"] for r in json.loads(result.stdout)["spaces"]}
+    assert {"mobilenet-imagenet", "nb201"} <= spaces
+
+
+def test_user_table_is_found_by_budget_and_listed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    table = home / "latency_tables" / "cpu" / "nb201-32.json"
+    table.parent.mkdir(parents=True)
+    table.write_bytes((REPO / "latency_tables" / "cpu" / "nb201-32.json").read_bytes())
+    monkeypatch.setenv("NASCLI_HOME", str(home))
+    monkeypatch.chdir(tmp_path)
+    from nascli.latency.table import default_table_path
+
+    assert default_table_path("cpu", "nb201", 32) == table
+    result = runner.invoke(app, ["tables", "list", "--json"])
+    paths = [row["path"] for row in json.loads(result.stdout)["tables"]]
+    assert str(table) in paths
+    assert sum(p.endswith("cpu/nb201-32.json") for p in paths) == 1, "the user's table shadows"
+
+
+def test_profile_writes_to_the_user_folder_never_the_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nascli.paths import shipped_root, user_table_path
+
+    monkeypatch.setenv("NASCLI_HOME", str(tmp_path / "home"))
+    path = user_table_path("cpu", "nb201", 32)
+    assert path == tmp_path / "home" / "latency_tables" / "cpu" / "nb201-32.json"
+    assert not path.resolve().is_relative_to(shipped_root().resolve())
+    assert "USER_DIR" in runner.invoke(app, ["profile", "--help"]).output
+
+
+def test_named_search_config_and_named_arch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nascli.arch import resolve_arch
+    from nascli.config import load_run_config
+
+    monkeypatch.chdir(tmp_path)
+    assert load_run_config(Path("imagenet-450mflops"))["space"] == "mobilenet-imagenet"
+    assert resolve_arch("zico-600m").space == "mobilenet-imagenet"
+    result = runner.invoke(app, ["search", "--config", "imagenet-450mflop"])
+    assert result.exit_code == 2 and "did you mean 'imagenet-450mflops'" in result.output
+
+
+def test_replay_of_a_run_config_resumes_the_run(tmp_path: Path) -> None:
+    args = ["search", "--space", "nb201", "--proxy", "params", "--budget", "60MFLOPs",
+            "--iterations", "6", "--out", str(tmp_path / "run"), "--no-onnx", "--json"]  # fmt: skip
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    replay = runner.invoke(
+        app, ["search", "--config", str(tmp_path / "run" / "config.yaml"), "--json"]
+    )
+    assert replay.exit_code == 0, replay.output
+    a, b = json.loads(first.stdout), json.loads(replay.stdout)
+    assert b["study"] == a["study"] and b["trials"]["total"] == a["trials"]["total"]
+    assert b["best"]["canonical"] == a["best"]["canonical"]
+    more = runner.invoke(
+        app,
+        ["search", "--config", str(tmp_path / "run" / "config.yaml"), "--iterations", "9",
+         "--json"],
+    )  # fmt: skip
+    assert more.exit_code == 0 and json.loads(more.stdout)["trials"]["done"] == 9
