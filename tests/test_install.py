@@ -151,3 +151,39 @@ def test_replay_of_a_run_config_resumes_the_run(tmp_path: Path) -> None:
          "--json"],
     )  # fmt: skip
     assert more.exit_code == 0 and json.loads(more.stdout)["trials"]["done"] == 9
+
+
+def _cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """The installed ``nascli`` as a user runs it: a real process, stdout/stderr piped."""
+    env = {**__import__("os").environ}
+    env.pop("COLUMNS", None)
+    return subprocess.run(
+        [sys.executable, "-m", "nascli", *args],
+        capture_output=True, text=True, timeout=300, cwd=cwd, env=env,
+    )  # fmt: skip
+
+
+NB201_SEARCH = ("search", "--space", "nb201", "--proxy", "params", "--budget", "60MFLOPs",
+                "--no-onnx")  # fmt: skip
+
+
+def test_progress_without_a_terminal_is_plain_lines_and_quiet_silences_it(tmp_path: Path) -> None:
+    done = _cli(*NB201_SEARCH, "--iterations", "40", "--out", str(tmp_path / "a"))
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.startswith("search: ")]
+    assert len(lines) >= 3 and lines[-1].startswith("search: 40/40 trials, best ")
+    assert "feasible" in lines[-1] and "elapsed 0:" in lines[-1]
+    assert "\x1b[" not in done.stderr, "no terminal escapes in a log"
+    quiet = _cli(*NB201_SEARCH, "--iterations", "4", "--out", str(tmp_path / "b"), "--quiet")
+    assert quiet.returncode == 0 and quiet.stderr == ""
+    assert "run dir:" in quiet.stdout
+
+
+def test_piped_tables_do_not_wrap() -> None:
+    result = _cli("arch", "info", "zico-1g")
+    assert result.returncode == 0, result.stderr
+    from nascli.arch import resolve_arch
+
+    canonical = resolve_arch("zico-1g").canonical
+    assert len(canonical) > 80
+    assert canonical in result.stdout, "the canonical string is cut or wrapped"

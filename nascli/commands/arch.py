@@ -17,7 +17,9 @@ from nascli.commands.common import (
 )
 from nascli.errors import ConfigError
 
-app = typer.Typer(help="Architectures: cost and structure, random samples.", no_args_is_help=True)
+app = typer.Typer(
+    help="Architectures: named nets, cost and structure, random samples.", no_args_is_help=True
+)
 
 ARCH_HELP = "A YAML file, nb201:INDEX, an NB201 string |op~0|+..., or 'space:canonical'."
 
@@ -67,6 +69,36 @@ def info_command(
     table.add_row("layers", str(info["layers"]))
     peak = int(info["peak_activation_bytes"])  # type: ignore[arg-type]
     table.add_row("peak activation", f"{peak / 2**20:.2f} MiB")
+    stdout_console.print(table)
+
+
+@app.command("list")
+@handle_errors
+def list_command(json_out: bool = JSON_OPTION) -> None:
+    """Named nets (shipped, user folder, working directory): space, MACs, params, origin."""
+    from nascli.arch import resolve_arch
+    from nascli.paths import config_files, config_origin
+    from nascli.spaces import get_space
+
+    rows = []
+    for name, path in config_files("archs").items():
+        arch = resolve_arch(str(path))
+        cost = get_space(arch.space).cost(arch)
+        rows.append(
+            {"name": name, "space": arch.space, "macs": cost.macs, "params": cost.params,
+             "layers": cost.layers, "origin": config_origin(path), "path": str(path)}
+        )  # fmt: skip
+    if json_out:
+        emit_json({"archs": rows})
+        return
+    table = Table(title="Named architectures (use the name wherever an ARCH is asked)")
+    for column in ("name", "space", "MACs", "params", "layers", "origin"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            row["name"], row["space"], human_count(row["macs"]), human_count(row["params"]),
+            str(row["layers"]), row["origin"],
+        )  # fmt: skip
     stdout_console.print(table)
 
 

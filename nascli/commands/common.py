@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import os
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -21,8 +22,18 @@ from nascli.errors import NascliError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-stdout_console = Console(highlight=False)
-stderr_console = Console(stderr=True, highlight=False)
+PIPE_WIDTH = 10_000  # columns when not on a terminal: piped tables never wrap mid-value
+
+
+def _width(stream: Any) -> int | None:
+    """The terminal's width (rich decides), or one wide enough not to wrap piped output."""
+    if "COLUMNS" in os.environ or (hasattr(stream, "isatty") and stream.isatty()):
+        return None
+    return PIPE_WIDTH
+
+
+stdout_console = Console(highlight=False, width=_width(sys.stdout))
+stderr_console = Console(stderr=True, highlight=False, width=_width(sys.stderr))
 
 JSON_OPTION = typer.Option(False, "--json", help="Print one JSON object on stdout, nothing else.")
 

@@ -6,8 +6,6 @@ checking/diffing/validating/importing/calibrating tables, and predicting latenci
 
 from __future__ import annotations
 
-import sys
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +16,9 @@ from nascli.commands.common import (
     JSON_OPTION,
     emit_json,
     handle_errors,
-    stderr_console,
     stdout_console,
 )
+from nascli.commands.progress import stages as _stages
 from nascli.errors import ConfigError
 
 devices_app = typer.Typer(help="Device profiles (configs/devices/*.yaml).", no_args_is_help=True)
@@ -30,41 +28,6 @@ tables_app = typer.Typer(
 )
 
 TABLE_ARG = typer.Argument(..., help="Path to a latency table (.json).")
-
-
-@contextmanager
-def _stages(enabled: bool):
-    """Rich progress bars (stderr, with ETA) for each stage of a long job."""
-    if not enabled or not sys.stderr.isatty():
-        yield lambda _name, _total: lambda _done, _what: None
-        return
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=stderr_console,
-    ) as progress:
-
-        def start(name: str, total: int):
-            task = progress.add_task(name, total=total)
-
-            def report(done: int, what: str) -> None:
-                progress.update(task, advance=done, description=f"{name} {what}".strip())
-
-            return report
-
-        yield start
 
 
 def _protocol(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,52 +16,6 @@ resolution), 0.45GFLOPs, 5MParams, 20Layers, 8ms@DEVICE (latency from the device
 Defaults: mobilenet-imagenet, zico at 96 px x batch 16 x 2 Gaussian batches, evolution, seed 0.
 The study lives in OUT/study.db; rerun the same command to resume. Watch it live with
 `optuna-dashboard sqlite:///OUT/study.db`."""
-
-
-def _progress_factory(enabled: bool) -> Any:
-    """A per-trial hook that drives a rich progress bar on stderr (None when disabled)."""
-    if not enabled:
-        return None
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    def factory(total: int) -> Any:
-        progress = Progress(
-            TextColumn("search"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("best {task.fields[best]}"),
-            TextColumn("feasible {task.fields[feasible]}"),
-            TimeElapsedColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-            console=stderr_console,
-            transient=True,
-        )
-        progress.start()
-        task = progress.add_task("search", total=total, best="–", feasible="–")
-
-        def hook(state: Any) -> None:
-            best = f"{state.best:.3f}" if state.best is not None else "–"
-            progress.update(
-                task,
-                completed=min(state.done, total),
-                best=best,
-                feasible=f"{100 * state.feasible_share:.0f}%",
-            )
-            if state.done >= total:
-                progress.stop()
-
-        hook.stop = progress.stop  # type: ignore[attr-defined]
-        return hook
-
-    return factory
 
 
 BUDGET_OPTION = typer.Option(
@@ -105,8 +58,12 @@ def search_command(
     no_onnx: bool = typer.Option(False, "--no-onnx", help="Do not export best.onnx."),
     config: Path | None = CONFIG_OPTION,
     force: bool = typer.Option(False, "--force", help="Reuse a run dir of another search."),
+    quiet: bool = typer.Option(
+        False, "--quiet", "-q", help="No progress and no notes on stderr (errors only)."
+    ),
     json_out: bool = JSON_OPTION,
 ) -> None:
+    from nascli.commands.progress import search_progress
     from nascli.config import load_run_config, resolve_config
     from nascli.report import render_table
     from nascli.search.run import run_search
@@ -126,14 +83,16 @@ def search_command(
 
         raise ConfigError("give at least one --budget (e.g. --budget 450MFLOPs)")
     run_config = resolve_config(yaml_options, cli_options)
-    show = not json_out and sys.stderr.isatty()
-    result = run_search(run_config, force=force, progress=_progress_factory(show))
+    result = run_search(run_config, force=force, progress=search_progress(quiet))
     if json_out:
         emit_json(result.summary)
         return
     from nascli.commands.common import stdout_console
 
     stdout_console.print(render_table(result.summary, result.top, result.baselines))
+    if quiet:
+        stdout_console.print(f"run dir: {result.run_dir}")
+        return
     bias = result.summary["bias"]
     if bias.get("layer_limit"):
         stderr_console.print(
