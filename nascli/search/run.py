@@ -30,6 +30,7 @@ from nascli.search.driver import (
     start_workers,
     storage_url_for,
 )
+from nascli.search.study_info import describe_study
 
 ProgressHook = Callable[[SearchState], None]
 
@@ -99,6 +100,7 @@ def run_search(
     configure_threads(config.workers, config.threads)
     driver = SearchDriver(config, study_name=study_name, storage_url=storage_url, worker=0)
     study = driver.open_study()
+    describe_study(study, driver)
     write_resolved(
         config,
         run_dir / "config.yaml",
