@@ -187,3 +187,31 @@ def test_piped_tables_do_not_wrap() -> None:
     canonical = resolve_arch("zico-1g").canonical
     assert len(canonical) > 80
     assert canonical in result.stdout, "the canonical string is cut or wrapped"
+
+
+def test_a_wrong_baseline_fails_before_any_evaluation(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    result = runner.invoke(
+        app, [*NB201_SEARCH, "--iterations", "5", "--out", str(run), "--baseline", "nope.yaml"]
+    )
+    assert result.exit_code == 2 and "nope.yaml" in result.output
+    assert not run.exists(), "nothing may be created (or evaluated) before the inputs check"
+    for option in ("--data", "--table"):
+        result = runner.invoke(
+            app, [*NB201_SEARCH, "--out", str(run), option, str(tmp_path / "missing.npz")]
+        )
+        assert result.exit_code == 2 and option in result.output and not run.exists()
+
+
+def test_a_failing_later_step_loses_no_output(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    (run / "pareto.png").mkdir(parents=True)  # the plot cannot be written there
+    result = _cli(*NB201_SEARCH, "--iterations", "6", "--out", str(run))
+    assert result.returncode == 1, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: pareto.png failed") and "Traceback" not in result.stderr
+    for name in ("config.yaml", "top.csv", "best.yaml", "summary.json", "baselines.json"):
+        assert (run / name).is_file(), name
+    summary = json.loads((run / "summary.json").read_text())
+    assert set(summary["failed_steps"]) == {"pareto.png"}
+    assert summary["best"]["canonical"] and summary["trials"]["done"] == 6

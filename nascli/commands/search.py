@@ -86,12 +86,14 @@ def search_command(
     result = run_search(run_config, force=force, progress=search_progress(quiet))
     if json_out:
         emit_json(result.summary)
+        _raise_failed_steps(result)
         return
     from nascli.commands.common import stdout_console
 
     stdout_console.print(render_table(result.summary, result.top, result.baselines))
     if quiet:
         stdout_console.print(f"run dir: {result.run_dir}")
+        _raise_failed_steps(result)
         return
     bias = result.summary["bias"]
     if bias.get("layer_limit"):
@@ -104,3 +106,17 @@ def search_command(
     for note in result.summary["notes"]:
         stderr_console.print(f"note: {note}")
     stdout_console.print(f"run dir: {result.run_dir}")
+    _raise_failed_steps(result)
+
+
+def _raise_failed_steps(result: Any) -> None:
+    """Exit 1 naming the output steps that failed (everything else was written)."""
+    failed = result.summary.get("failed_steps") or {}
+    if failed:
+        from nascli.errors import JobError
+
+        step, message = next(iter(failed.items()))
+        raise JobError(
+            f"{', '.join(failed)} failed ({step}: {message}); the search and its other "
+            f"outputs are in {result.run_dir}"
+        )

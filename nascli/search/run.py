@@ -72,7 +72,12 @@ def prepare_run_dir(config: SearchConfig, force: bool) -> Path:
 
 
 def check_inputs(config: SearchConfig) -> None:
-    """Every name and budget checked before anything is created on disk."""
+    """Every name, path and budget checked before anything is created on disk.
+
+    What is only read after the search (the baselines) is resolved here too, so a typo
+    never costs a finished search; tables, data and storage are opened by the driver before
+    its first evaluation.
+    """
     from nascli.budget import known_devices, parse_budgets
     from nascli.search.components import resolve_proxies
     from nascli.search.driver import parse_objectives
@@ -83,6 +88,23 @@ def check_inputs(config: SearchConfig) -> None:
     parse_budgets(config.budgets, devices)
     parse_objectives(config, devices)
     resolve_proxies(config.proxy)
+    resolve_baselines(config)
+    for option, value in (("--data", config.data), ("--table", config.table)):
+        if value is not None and not Path(value).exists():
+            raise ConfigError(f"{option} {value}: no such file or folder")
+
+
+def resolve_baselines(config: SearchConfig) -> list[tuple[str, Arch]]:
+    """The ``--baseline`` nets as (name, arch), each of the search's space (one-line errors)."""
+    from nascli.arch import resolve_arch
+
+    chosen = []
+    for ref in config.baselines or ():
+        arch = resolve_arch(ref, None if ":" in ref else config.space)
+        if arch.space != config.space:
+            raise ConfigError(f"baseline {ref!r} is of space {arch.space!r}, not {config.space!r}")
+        chosen.append((Path(ref).stem if ref.endswith((".yaml", ".yml")) else ref, arch))
+    return chosen
 
 
 def run_search(
