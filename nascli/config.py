@@ -71,6 +71,7 @@ class SearchConfig:
     baselines: tuple[str, ...] | None = None  # None = shipped configs/archs that fit
     top_k: int = DEFAULT_TOP_K
     export_onnx: bool = True
+    calibrate: int = 0  # re-anchor the latency table here on N timed networks first (0: no)
 
     def identity(self) -> dict[str, Any]:
         data = asdict(self)
@@ -196,7 +197,10 @@ def _coerce(key: str, value: Any) -> Any:
         return None if value is None else _as_str_tuple(key, value)
     if key == "time_limit":
         return None if value is None else parse_duration(value)
-    if key in ("iterations", "population", "seed", "batch_size", "batches", "workers", "top_k"):
+    if key in (
+        "iterations", "population", "seed", "batch_size", "batches", "workers", "top_k",
+        "calibrate",
+    ):  # fmt: skip
         if not isinstance(value, int) or isinstance(value, bool):
             raise ConfigError(f"option {key!r} must be an integer, got {value!r}")
         return value
@@ -227,6 +231,11 @@ def _validate(config: SearchConfig) -> None:
     ):  # fmt: skip
         if getattr(config, key) < low:
             raise ConfigError(f"--{key.replace('_', '-')} must be at least {low}")
+    if config.calibrate and (config.calibrate < 2 or config.table is not None):
+        raise ConfigError(
+            "--calibrate needs at least 2 networks, and re-anchors the table a budget finds "
+            "(for a --table, run nascli tables calibrate --base TABLE --measure N first)"
+        )
     if config.threads is not None and config.threads < 1:
         raise ConfigError(f"--threads must be at least 1, got {config.threads}")
     if config.resolution is not None and config.resolution < 8:

@@ -133,6 +133,9 @@ def export_command(
     space: str | None = typer.Option(None, help="Space of a bare architecture string."),
     resolution: int | None = typer.Option(None, help="Input resolution (default: the space's)."),
     batch_size: int = typer.Option(1, help="Batch size baked into the graph."),
+    dynamic_batch: bool = typer.Option(
+        False, "--dynamic-batch", help="Symbolic batch dimension (any batch size at run time)."
+    ),
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Export an architecture to ONNX (checked with onnx.checker and an ORT CPU run)."""
@@ -144,7 +147,11 @@ def export_command(
     if resolution is not None and resolution < 8:
         raise ConfigError(f"--resolution must be at least 8, got {resolution}")
     result = export_onnx(
-        resolve_arch(arch, space), onnx, resolution=resolution, batch_size=batch_size
+        resolve_arch(arch, space),
+        onnx,
+        resolution=resolution,
+        batch_size=batch_size,
+        dynamic_batch=dynamic_batch,
     )
     payload = {
         "onnx": str(result.path),

@@ -12,13 +12,14 @@ import json
 import math
 import os
 import sys
+import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
 
-from nascli.errors import NascliError
+from nascli.errors import NascliError, NascliWarning
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -36,6 +37,21 @@ stdout_console = Console(highlight=False, width=_width(sys.stdout))
 stderr_console = Console(stderr=True, highlight=False, width=_width(sys.stderr))
 
 JSON_OPTION = typer.Option(False, "--json", help="Print one JSON object on stdout, nothing else.")
+
+
+_default_showwarning = warnings.showwarning
+
+
+def _show_warning(message: Any, category: type, *args: Any, **kwargs: Any) -> None:
+    """nascli's own warnings as one ``warning: ...`` line on stderr; others as Python shows them."""
+    if issubclass(category, NascliWarning):
+        print(f"warning: {message}", file=sys.stderr)
+        return
+    _default_showwarning(message, category, *args, **kwargs)
+
+
+def install_warning_format() -> None:
+    warnings.showwarning = _show_warning
 
 
 def handle_errors(func: F) -> F:

@@ -12,6 +12,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from nascli.commands import complete
 from nascli.commands.common import (
     JSON_OPTION,
     emit_json,
@@ -135,8 +136,12 @@ def devices_show(
 
 # ------------------------------------------------------------------------- profile
 def profile_command(
-    device: str = typer.Option(..., "--device", help="Device profile name or YAML path."),
-    space: str = typer.Option(..., "--space", help="Search space name."),
+    device: str = typer.Option(
+        ..., "--device", help="Device profile name or YAML path.", autocompletion=complete.devices
+    ),
+    space: str = typer.Option(
+        ..., "--space", help="Search space name.", autocompletion=complete.spaces
+    ),
     resolution: int | None = typer.Option(None, help="Input resolution (default: the space's)."),
     out: Path | None = typer.Option(
         None, help="Table path (default USER_DIR/latency_tables/DEVICE/SPACE-RES.json)."
@@ -271,7 +276,13 @@ def predict_command(
     archs: list[str] = typer.Argument(
         None, help="Architectures (YAML, nb201:INDEX, NB201 string, space:body)."
     ),
-    table: Path = typer.Option(..., "--table", help="Latency table (.json)."),
+    table: Path | None = typer.Option(None, "--table", help="Latency table (.json)."),
+    device: str | None = typer.Option(
+        None,
+        "--device",
+        help="Use the device's table, found as a budget 8ms@DEVICE finds it.",
+        autocompletion=complete.devices,
+    ),
     archs_file: Path | None = typer.Option(
         None, "--archs", help="File with one architecture per line."
     ),
@@ -279,12 +290,17 @@ def predict_command(
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Predict latency (ms) of architectures from a table."""
-    _predict(archs or [], table, archs_file, no_estimates, json_out)
+    _predict(archs or [], table, device, archs_file, no_estimates, json_out)
 
 
 @handle_errors
 def _predict(
-    refs: list[str], table_path: Path, archs_file: Path | None, no_estimates: bool, json_out: bool
+    refs: list[str],
+    table_path: Path | None,
+    device: str | None,
+    archs_file: Path | None,
+    no_estimates: bool,
+    json_out: bool,
 ) -> None:
     from nascli.arch import resolve_arch
     from nascli.latency.predict import Predictor
@@ -301,12 +317,26 @@ def _predict(
         ]
     if not refs:
         raise ConfigError("give architectures as arguments or with --archs FILE")
+    if (table_path is None) == (device is None):
+        raise ConfigError("give --device DEVICE (its table is found) or --table PATH")
+    if table_path is None:
+        from nascli.commands.measure import find_device_table
+        from nascli.spaces import get_space
+
+        first = resolve_arch(refs[0])
+        table_path = find_device_table(str(device), first.space, get_space(first.space).resolution)
     table = LatencyTable.load(table_path)
+    from nascli.latency.host import warn_if_other_host
+
+    warn_if_other_host(table)
     predictor = Predictor(table, allow_estimates=not no_estimates)
     archs = [resolve_arch(ref, table.space) for ref in refs]
     results = [prediction.to_dict() for prediction in predictor.predict_many(archs)]
     if json_out:
-        emit_json(results)
+        emit_json(
+            {"table": str(table_path), "device": table.device_name, "space": table.space,
+             "resolution": table.resolution, "predictions": results}
+        )  # fmt: skip
         return
     out = Table(title=f"Predicted latency ({table.device_name}, {table.space}@{table.resolution})")
     out.add_column("arch")
@@ -560,16 +590,29 @@ def tables_import(
 @tables_app.command("calibrate")
 @handle_errors
 def tables_calibrate(
-    base: Path = typer.Option(..., "--base", help="Table measured on another device."),
-    measurements: Path = typer.Option(
-        ..., "--measurements", help="CSV with columns arch,latency_ms."
+    base: Path = typer.Option(..., "--base", help="Table measured on another device or host."),
+    measurements: Path | None = typer.Option(
+        None, "--measurements", help="CSV with columns arch,latency_ms."
+    ),
+    measure: int | None = typer.Option(
+        None, "--measure", help="Time N seeded nets here; refit scale + overhead (~1 min/10)."
     ),
     out: Path = typer.Option(..., "--out", help="Calibrated table to write."),
     device: str = typer.Option("calibrated", "--device-name", help="Name of the target device."),
     json_out: bool = JSON_OPTION,
 ) -> None:
-    """Fit per-op-type scales + overhead from K whole networks measured on a new device."""
+    """Fit per-op-type scales + overhead from K whole networks measured on a new device,
+    or (--measure N) re-anchor a table on this host by timing N networks here."""
     from nascli.latency.calibrate import calibrate_table, read_measurements
+
+    if (measure is None) == (measurements is None):
+        raise ConfigError("give --measure N (time networks here) or --measurements CSV")
+    if measure is not None:
+        from nascli.commands.measure import calibrate_here
+
+        calibrate_here(base, measure, out, json_out)
+        return
+    assert measurements is not None
     from nascli.latency.table import LatencyTable
 
     table, info = calibrate_table(LatencyTable.load(base), read_measurements(measurements), device)

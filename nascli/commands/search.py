@@ -7,6 +7,7 @@ from typing import Any
 
 import typer
 
+from nascli.commands import complete
 from nascli.commands.common import JSON_OPTION, emit_json, handle_errors, stderr_console
 
 HELP = """Search a space for the architecture a zero-shot proxy rates best within budgets.
@@ -31,9 +32,15 @@ CONFIG_OPTION = typer.Option(None, "--config", help="YAML run config (CLI overri
 @handle_errors
 def search_command(
     budget: list[str] | None = BUDGET_OPTION,
-    space: str | None = typer.Option(None, help="Search space (default mobilenet-imagenet)."),
-    proxy: str | None = typer.Option(None, help="Proxy, or an ensemble a+b (default zico)."),
-    algo: str | None = typer.Option(None, help="evolution | tpe | nsga2 | random."),
+    space: str | None = typer.Option(
+        None, help="Search space (default mobilenet-imagenet).", autocompletion=complete.spaces
+    ),
+    proxy: str | None = typer.Option(
+        None, help="Proxy, or an ensemble a+b (default zico).", autocompletion=complete.proxies
+    ),
+    algo: str | None = typer.Option(
+        None, help="evolution | tpe | nsga2 | random.", autocompletion=complete.algorithms
+    ),
     iterations: int | None = typer.Option(None, help="Proxy evaluations (all workers)."),
     time_limit: str | None = typer.Option(None, "--time-limit", help="Stop after e.g. 10m."),
     population: int | None = typer.Option(None, help="Evolution: best E kept; NSGA-II size."),
@@ -56,6 +63,9 @@ def search_command(
     baseline: list[str] | None = BASELINE_OPTION,
     top_k: int | None = typer.Option(None, "--top-k", help="Rows of top.csv (10)."),
     no_onnx: bool = typer.Option(False, "--no-onnx", help="Do not export best.onnx."),
+    calibrate: int | None = typer.Option(
+        None, "--calibrate", help="Re-anchor the latency table on N nets timed here first."
+    ),
     config: Path | None = CONFIG_OPTION,
     force: bool = typer.Option(False, "--force", help="Reuse a run dir of another search."),
     quiet: bool = typer.Option(
@@ -76,7 +86,7 @@ def search_command(
         "resolution": resolution, "table": table, "out": str(out) if out else None,
         "storage": storage, "study_name": study_name, "workers": workers, "threads": threads,
         "objectives": objectives, "baselines": baseline or None, "top_k": top_k,
-        "export_onnx": False if no_onnx else None,
+        "export_onnx": False if no_onnx else None, "calibrate": calibrate,
     }  # fmt: skip
     if "budgets" not in yaml_options and not budget:
         from nascli.errors import ConfigError

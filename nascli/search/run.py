@@ -120,7 +120,8 @@ def run_search(
     study_name = config.study_name or f"nascli-{config.fingerprint()}"
     storage_url = storage_url_for(config, run_dir)
     configure_threads(config.workers, config.threads)
-    driver = SearchDriver(config, study_name=study_name, storage_url=storage_url, worker=0)
+    run_config = calibrated(config, progress is not None)
+    driver = SearchDriver(run_config, study_name=study_name, storage_url=storage_url, worker=0)
     study = driver.open_study()
     describe_study(study, driver)
     write_resolved(
@@ -133,7 +134,7 @@ def run_search(
     hook = progress(config.iterations) if progress is not None else None
     if hook is not None:
         hook(driver.state(study))
-    processes = start_workers(config, study_name, storage_url) if config.workers > 1 else []
+    processes = start_workers(run_config, study_name, storage_url) if config.workers > 1 else []
     try:
         driver.run(study, iterations=config.iterations, timeout=config.time_limit, on_trial=hook)
     finally:
@@ -143,6 +144,47 @@ def run_search(
     from nascli.search.outputs import write_outputs
 
     return write_outputs(driver, study, run_dir, search_seconds=search_seconds, start=start)
+
+
+def calibrated(config: SearchConfig, chatty: bool) -> SearchConfig:
+    """With ``--calibrate N``: re-anchor the latency budget's table on this host first.
+
+    The table the budget finds is timed on N seeded networks here (``latency.host``), the
+    result saved in the user folder (so later runs and ``predict --device`` use it too) and
+    the search runs on it. The run's identity keeps ``table`` unset: a replay calibrates anew.
+    """
+    import sys
+    from dataclasses import replace
+
+    from nascli.budget import known_devices, parse_budgets
+    from nascli.latency.host import recalibrate
+    from nascli.latency.table import LatencyTable, default_table_path
+    from nascli.paths import user_table_path
+    from nascli.spaces import get_space
+
+    if not config.calibrate:
+        return config
+    devices = sorted(
+        {b.device for b in parse_budgets(config.budgets, known_devices()) if b.device}
+        | {o.split("@", 1)[1] for o in config.objectives if "@" in o}
+    )
+    if len(devices) != 1:
+        raise ConfigError("--calibrate needs exactly one latency device (a budget like 8ms@cpu)")
+    space = get_space(config.space)
+    base = default_table_path(devices[0], space.name, space.resolution)
+    if not base.is_file():
+        raise ConfigError(f"--calibrate: no latency table {base} to re-anchor")
+    if chatty:
+        print(f"calibrating {base} on {config.calibrate} networks here...", file=sys.stderr)
+    table, info = recalibrate(LatencyTable.load(base), config.calibrate)
+    out = table.save(user_table_path(devices[0], space.name, space.resolution))
+    if chatty:
+        print(
+            f"calibrated: scale {info['scale']:.4f}, overhead {info['overhead_ms']:.3f} ms, "
+            f"MAPE {info['before']['mape_pct']} % -> {info['after']['mape_pct']} %; wrote {out}",
+            file=sys.stderr,
+        )
+    return replace(config, table=str(out), calibrate=0)
 
 
 def default_baselines(driver: SearchDriver) -> list[tuple[str, Arch]]:
