@@ -76,10 +76,9 @@ def known_devices() -> list[str]:
             return sorted(str(getattr(d, "name", d)) for d in lister())
     except ImportError:
         pass
-    from nascli.paths import config_dir
+    from nascli.paths import config_files
 
-    folder = config_dir() / "devices"
-    return sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
+    return sorted(config_files("devices"))
 
 
 def parse_budget(text: str, devices: Iterable[str] | None = None) -> Budget:

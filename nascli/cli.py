@@ -7,9 +7,11 @@ import typer
 from nascli import __version__
 from nascli.commands import arch as arch_commands
 from nascli.commands import latency as latency_commands
+from nascli.commands import measure as measure_commands
 from nascli.commands import proxies as proxies_commands
 from nascli.commands import search as search_commands
 from nascli.commands import spaces as spaces_commands
+from nascli.commands.common import install_warning_format
 
 app = typer.Typer(
     name="nascli",
@@ -36,6 +38,7 @@ def root(
     ),
 ) -> None:
     """Hardware-aware zero-shot NAS."""
+    install_warning_format()
 
 
 app.add_typer(spaces_commands.app, name="spaces")
@@ -45,6 +48,7 @@ app.add_typer(latency_commands.devices_app, name="devices")
 app.add_typer(latency_commands.tables_app, name="tables")
 app.command("profile")(latency_commands.profile_command)
 app.command("predict")(latency_commands.predict_command)
+app.command("measure")(measure_commands.measure_command)
 app.add_typer(proxies_commands.app, name="proxies")
 app.command("score")(proxies_commands.score_command)
 app.command("search", help=search_commands.HELP)(search_commands.search_command)

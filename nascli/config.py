@@ -72,6 +72,7 @@ class SearchConfig:
     baselines: tuple[str, ...] | None = None  # None = shipped configs/archs that fit
     top_k: int = DEFAULT_TOP_K
     export_onnx: bool = True
+    calibrate: int = 0  # re-anchor the latency table here on N timed networks first (0: no)
 
     def identity(self) -> dict[str, Any]:
         data = asdict(self)
@@ -113,11 +114,13 @@ def load_run_config(path: Path) -> dict[str, Any]:
     """Read a YAML run config into option overrides; unknown keys are all reported."""
     from nascli.arch import read_yaml_file
 
-    data = read_yaml_file(Path(path))
+    path = find_run_config(path)
+    data = read_yaml_file(path)
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a run config must be a mapping of option: value")
+    data.pop("_resolved", None)  # a run dir's config.yaml: notes about the run, not options
     out: dict[str, Any] = {}
     unknown = []
     for raw_key, value in data.items():
@@ -132,6 +135,26 @@ def load_run_config(path: Path) -> dict[str, Any]:
             f"{path}: unknown keys {sorted(unknown)}; accepted: {sorted(OPTION_NAMES)}"
         )
     return out
+
+
+def find_run_config(path: Path | str) -> Path:
+    """A run config file, or a shipped/user search config by name (``imagenet-450mflops``)."""
+    from nascli.paths import config_files
+
+    path = Path(path)
+    if path.exists() or path.suffix in (".yaml", ".yml") or len(path.parts) > 1:
+        if not path.is_file():
+            raise ConfigError(f"run config {path} does not exist")
+        return path
+    known = config_files("searches")
+    if str(path) in known:
+        return known[str(path)]
+    from nascli.errors import suggest
+
+    raise ConfigError(
+        f"no run config {str(path)!r}{suggest(str(path), list(known))}; "
+        f"give a YAML path or one of: {', '.join(known)}"
+    )
 
 
 def resolve_config(
@@ -191,7 +214,10 @@ def _coerce(key: str, value: Any) -> Any:
         return None if value is None else _as_str_tuple(key, value)
     if key == "time_limit":
         return None if value is None else parse_duration(value)
-    if key in ("iterations", "population", "seed", "batch_size", "batches", "workers", "top_k"):
+    if key in (
+        "iterations", "population", "seed", "batch_size", "batches", "workers", "top_k",
+        "calibrate",
+    ):  # fmt: skip
         if not isinstance(value, int) or isinstance(value, bool):
             raise ConfigError(f"option {key!r} must be an integer, got {value!r}")
         return value
@@ -222,6 +248,11 @@ def _validate(config: SearchConfig) -> None:
     ):  # fmt: skip
         if getattr(config, key) < low:
             raise ConfigError(f"--{key.replace('_', '-')} must be at least {low}")
+    if config.calibrate and (config.calibrate < 2 or config.table is not None):
+        raise ConfigError(
+            "--calibrate needs at least 2 networks, and re-anchors the table a budget finds "
+            "(for a --table, run nascli tables calibrate --base TABLE --measure N first)"
+        )
     if config.threads is not None and config.threads < 1:
         raise ConfigError(f"--threads must be at least 1, got {config.threads}")
     if config.resolution is not None and config.resolution < 8:

@@ -25,6 +25,10 @@ class JobError(NascliError):
     exit_code = 1
 
 
+class NascliWarning(UserWarning):
+    """Something a user should know that does not stop the command (one ``warning:`` line)."""
+
+
 def suggest(name: str, known: list[str] | tuple[str, ...]) -> str:
     """Return ' (did you mean X?)' when a close match of ``name`` exists, else ''."""
     import difflib

@@ -12,6 +12,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from nascli import __version__
 from nascli.arch import Arch
 from nascli.errors import ConfigError, JobError
 
@@ -35,8 +36,14 @@ def export_onnx(
     batch_size: int = 1,
     seed: int = 0,
     verify: bool = True,
+    dynamic_batch: bool = False,
 ) -> ExportResult:
-    """Build ``arch``, export it to ``out`` atomically, check it and compare ORT with torch."""
+    """Build ``arch``, export it to ``out`` atomically, check it and compare ORT with torch.
+
+    The model carries ``metadata_props`` (``nascli.arch`` canonical string, ``nascli.space``,
+    ``nascli.version``, ``nascli.resolution``), so a deployed file says what it is.
+    ``dynamic_batch`` makes the batch dimension symbolic (``batch``).
+    """
     from nascli.spaces import get_space
 
     space = get_space(arch.space)
@@ -48,19 +55,38 @@ def export_onnx(
     torch.manual_seed(seed)
     model = space.build(arch, resolution=size).eval()
     example = torch.randn(batch_size, 3, size, size, generator=torch.Generator().manual_seed(seed))
-    export_module(model, example, out)
+    metadata = {
+        "nascli.arch": arch.canonical,
+        "nascli.space": arch.space,
+        "nascli.version": __version__,
+        "nascli.resolution": str(size),
+    }
+    export_module(model, example, out, metadata=metadata, dynamic_batch=dynamic_batch)
     if not verify:
         return ExportResult(out, 0.0, 0.0, OPSET)
     abs_diff, rel_diff = compare_with_ort(model, example, out)
     return ExportResult(out, abs_diff, rel_diff, OPSET)
 
 
-def export_module(model, example, out: Path) -> None:
-    """Export a module to ONNX via a temporary file renamed into place, then check it."""
+def export_module(
+    model,
+    example,
+    out: Path,
+    *,
+    metadata: dict[str, str] | None = None,
+    dynamic_batch: bool = False,
+) -> None:
+    """Export a module to ONNX via a temporary file renamed into place, then check it.
+
+    The file gets the mode a plain ``open(out, "w")`` would give it (``mkstemp`` makes 0600).
+    """
     import onnx
     import torch
 
+    from nascli.atomic import _file_mode
+
     _check_writable(out)
+    mode = _file_mode(out)
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
     except OSError as exc:
@@ -79,13 +105,26 @@ def export_module(model, example, out: Path) -> None:
                 output_names=["output"],
                 opset_version=OPSET,
                 dynamo=False,
+                dynamic_axes=(
+                    {"input": {0: "batch"}, "output": {0: "batch"}} if dynamic_batch else None
+                ),
             )
-        onnx.checker.check_model(onnx.load(str(tmp)))
+        proto = onnx.load(str(tmp))
+        if metadata:
+            onnx.helper.set_model_props(proto, {**_props(proto), **metadata})
+        onnx.checker.check_model(proto)
+        if metadata:
+            onnx.save(proto, str(tmp))
+        os.chmod(tmp, mode)
         os.replace(tmp, out)
     except onnx.checker.ValidationError as exc:
         raise JobError(f"exported ONNX model failed onnx.checker: {exc}") from None
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _props(proto) -> dict[str, str]:
+    return {entry.key: entry.value for entry in proto.metadata_props}
 
 
 def compare_with_ort(model, example, path: Path) -> tuple[float, float]:

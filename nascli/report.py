@@ -71,10 +71,13 @@ def top_rows(rows: Sequence[Row], k: int) -> list[Row]:
 
 
 def top_csv(rows: Sequence[Row], proxy_names: Sequence[str], devices: Sequence[str]) -> str:
+    """One row per net; proxy scores are ``score.NAME`` so ``--proxy params`` clashes with
+    no cost column."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(
-        ["rank", "canonical", "value", *proxy_names, "macs", "params", "layers"]
+        ["rank", "canonical", "value", *(f"score.{n}" for n in proxy_names)]
+        + ["macs", "params", "layers"]
         + [f"latency_ms@{d}" for d in devices]
         + ["pareto", "trial"]
     )

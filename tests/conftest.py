@@ -16,6 +16,20 @@ SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_user_folder(tmp_path_factory: pytest.TempPathFactory):
+    """Tests never read or write the developer's own nascli user folder."""
+    import os
+
+    old = os.environ.get("NASCLI_HOME")
+    os.environ["NASCLI_HOME"] = str(tmp_path_factory.mktemp("nascli-home"))
+    yield
+    if old is None:
+        os.environ.pop("NASCLI_HOME", None)
+    else:
+        os.environ["NASCLI_HOME"] = old
+
+
 @pytest.fixture
 def shared_file() -> Callable[[str], Path]:
     """``shared_file(name)``: the path of a ../shared/data file; skips the test, with the

@@ -436,7 +436,9 @@ def test_cli_predict_json_and_archs_file(tmp_path: Path, tiny_nb201_table) -> No
         app, ["predict", "nb201:5", "--archs", str(listing), "--table", str(path), "--json"]
     )
     assert result.exit_code == 0, result.stderr
-    rows = json.loads(result.stdout)
+    payload = json.loads(result.stdout)
+    assert payload["table"] == str(path) and payload["space"] == "nb201"
+    rows = payload["predictions"]
     assert [r["arch"] for r in rows][1] == NB201.from_index(0).canonical
     arch = NB201.from_index(13714)
     by_hand = 2.0 * sum(table.entries[k.to_str()]["min_ms"] for k in NB201.layers(arch)) + 0.5

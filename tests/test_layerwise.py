@@ -15,7 +15,6 @@ from nascli.layers import LayerKey
 from nascli.spaces import arch_from_yaml, arch_to_yaml, get_space, list_spaces, resolve_arch
 from nascli.spaces.base import SearchSpace
 from nascli.spaces.layerwise import LayerwiseSpace
-from tests.conftest import shared_file
 
 MACRO_CSV = "nas_bench_macro_cifar10.csv"
 
@@ -27,7 +26,7 @@ def test_nas_bench_macro_is_a_shipped_space() -> None:
     assert space.describe()["size"] == 3**8
 
 
-def test_reproduces_params_and_macs_of_every_benchmark_network() -> None:
+def test_reproduces_params_and_macs_of_every_benchmark_network(shared_file) -> None:
     """All 6,561 rows of the benchmark: params and MACs (conv + linear, 32×32) exactly."""
     path = shared_file(MACRO_CSV)
     space = get_space("nas-bench-macro")
@@ -155,16 +154,16 @@ def test_bad_space_files_name_the_broken_field(edit: dict, message: str) -> None
         LayerwiseSpace.from_config({**FBNET_LIKE, **edit}, "x.yaml")
 
 
-def _macro_rows() -> list[dict[str, str]]:
+def _macro_rows(shared_file) -> list[dict[str, str]]:
     with shared_file(MACRO_CSV).open(newline="") as handle:
         return list(csv.DictReader(handle))
 
 
-def test_ground_truth_csv_keeps_only_canonical_rows_unless_asked() -> None:
+def test_ground_truth_csv_keeps_only_canonical_rows_unless_asked(shared_file) -> None:
     from nascli.bench import load_ground_truth
 
     path = shared_file(MACRO_CSV)
-    rows = _macro_rows()
+    rows = _macro_rows(shared_file)
     canonical = [r for r in rows if r["is_canonical"] == "1"]
     truth = load_ground_truth(path, space="nas-bench-macro", target="mean_acc", sample=None, seed=0)
     assert len(truth.archs) == len(canonical) == 3969
@@ -176,12 +175,12 @@ def test_ground_truth_csv_keeps_only_canonical_rows_unless_asked() -> None:
     assert len(every.archs) == 6561 and every.archs[0].body == "00000000"
 
 
-def test_flops_and_params_rank_like_the_issue_states_on_canonical_rows() -> None:
+def test_flops_and_params_rank_like_the_issue_states_on_canonical_rows(shared_file) -> None:
     """FLOPs ρ .738 and #params ρ .315 against mean accuracy on the 3,969 canonical nets."""
     from scipy.stats import spearmanr
 
     space = get_space("nas-bench-macro")
-    canonical = [r for r in _macro_rows() if r["is_canonical"] == "1"]
+    canonical = [r for r in _macro_rows(shared_file) if r["is_canonical"] == "1"]
     costs = [space.cost(space.parse(r["arch"])) for r in canonical]
     accuracy = [float(r["mean_acc"]) for r in canonical]
     assert spearmanr([c.macs for c in costs], accuracy).statistic == pytest.approx(0.738, abs=5e-4)
@@ -190,7 +189,7 @@ def test_flops_and_params_rank_like_the_issue_states_on_canonical_rows() -> None
     )
 
 
-def test_cli_bench_reads_the_benchmark_csv_as_it_is(tmp_path) -> None:
+def test_cli_bench_reads_the_benchmark_csv_as_it_is(shared_file, tmp_path) -> None:
     """``proxies bench`` on a slice of the shipped CSV (8-digit codes with leading zeros)."""
     import json
 
@@ -198,7 +197,7 @@ def test_cli_bench_reads_the_benchmark_csv_as_it_is(tmp_path) -> None:
 
     from nascli.cli import app
 
-    rows = _macro_rows()[:40]
+    rows = _macro_rows(shared_file)[:40]
     path = tmp_path / "macro.csv"
     with path.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))

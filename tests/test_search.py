@@ -197,7 +197,9 @@ def test_cli_outputs_resume_and_refusal(tmp_path: Path) -> None:
 
     assert resolve_arch(str(run / "best.yaml")).canonical == best["canonical"]
     lines = (run / "top.csv").read_text().splitlines()
-    assert lines[0].startswith("rank,canonical,value,params,macs,params,layers")
+    assert lines[0].startswith("rank,canonical,value,score.params,macs,params,layers")
+    header = lines[0].split(",")
+    assert len(header) == len(set(header)), "top.csv column names clash"
     assert len(lines) == 1 + min(10, summary["trials"]["feasible"])
     resolved = (run / "config.yaml").read_text()
     for option in ("space: nb201", "iterations: 12", "algo: evolution", "batch_size: 16"):

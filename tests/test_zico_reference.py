@@ -16,12 +16,12 @@ import pytest
 from typer.testing import CliRunner
 
 from nascli.cli import app
-from tests.conftest import REPO, shared_file
+from tests.conftest import REPO
 
 AUTHORS_ZICO_450M = {(224, 64): 937.5, (128, 32): 931.4, (96, 16): 927.3}
 
 
-def _score(resolution: int, batch_size: int) -> float:
+def _score(shared_file, resolution: int, batch_size: int) -> float:
     data = shared_file("imagenet_64_224.npz")
     result = CliRunner().invoke(
         app,
@@ -38,12 +38,14 @@ def _score(resolution: int, batch_size: int) -> float:
 
 
 @pytest.mark.parametrize(("resolution", "batch_size"), [(96, 16), (128, 32)])
-def test_default_zico_matches_the_authors_code(resolution: int, batch_size: int) -> None:
+def test_default_zico_matches_the_authors_code(
+    shared_file, resolution: int, batch_size: int
+) -> None:
     expected = AUTHORS_ZICO_450M[(resolution, batch_size)]
-    assert _score(resolution, batch_size) == pytest.approx(expected, rel=0.02)
+    assert _score(shared_file, resolution, batch_size) == pytest.approx(expected, rel=0.02)
 
 
 @pytest.mark.slow
-def test_default_zico_matches_the_authors_code_at_full_resolution() -> None:
+def test_default_zico_matches_the_authors_code_at_full_resolution(shared_file) -> None:
     """224 px × 64: the batches hold all 64 images twice, in different views."""
-    assert _score(224, 64) == pytest.approx(AUTHORS_ZICO_450M[(224, 64)], rel=0.02)
+    assert _score(shared_file, 224, 64) == pytest.approx(AUTHORS_ZICO_450M[(224, 64)], rel=0.02)

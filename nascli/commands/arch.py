@@ -17,7 +17,9 @@ from nascli.commands.common import (
 )
 from nascli.errors import ConfigError
 
-app = typer.Typer(help="Architectures: cost and structure, random samples.", no_args_is_help=True)
+app = typer.Typer(
+    help="Architectures: named nets, cost and structure, random samples.", no_args_is_help=True
+)
 
 ARCH_HELP = "A YAML file, nb201:INDEX, an NB201 string |op~0|+..., or 'space:canonical'."
 
@@ -69,6 +71,36 @@ def info_command(
     stdout_console.print(table)
 
 
+@app.command("list")
+@handle_errors
+def list_command(json_out: bool = JSON_OPTION) -> None:
+    """Named nets (shipped, user folder, working directory): space, MACs, params, origin."""
+    from nascli.arch import resolve_arch
+    from nascli.paths import config_files, config_origin
+    from nascli.spaces import get_space
+
+    rows = []
+    for name, path in config_files("archs").items():
+        arch = resolve_arch(str(path))
+        cost = get_space(arch.space).cost(arch)
+        rows.append(
+            {"name": name, "space": arch.space, "macs": cost.macs, "params": cost.params,
+             "layers": cost.layers, "origin": config_origin(path), "path": str(path)}
+        )  # fmt: skip
+    if json_out:
+        emit_json({"archs": rows})
+        return
+    table = Table(title="Named architectures (use the name wherever an ARCH is asked)")
+    for column in ("name", "space", "MACs", "params", "layers", "origin"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            row["name"], row["space"], human_count(row["macs"]), human_count(row["params"]),
+            str(row["layers"]), row["origin"],
+        )  # fmt: skip
+    stdout_console.print(table)
+
+
 @app.command("sample")
 @handle_errors
 def sample_command(
@@ -100,6 +132,9 @@ def export_command(
     space: str | None = typer.Option(None, help="Space of a bare architecture string."),
     resolution: int | None = typer.Option(None, help="Input resolution (default: the space's)."),
     batch_size: int = typer.Option(1, help="Batch size baked into the graph."),
+    dynamic_batch: bool = typer.Option(
+        False, "--dynamic-batch", help="Symbolic batch dimension (any batch size at run time)."
+    ),
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Export an architecture to ONNX (checked with onnx.checker and an ORT CPU run)."""
@@ -111,7 +146,11 @@ def export_command(
     if resolution is not None and resolution < 8:
         raise ConfigError(f"--resolution must be at least 8, got {resolution}")
     result = export_onnx(
-        resolve_arch(arch, space), onnx, resolution=resolution, batch_size=batch_size
+        resolve_arch(arch, space),
+        onnx,
+        resolution=resolution,
+        batch_size=batch_size,
+        dynamic_batch=dynamic_batch,
     )
     payload = {
         "onnx": str(result.path),

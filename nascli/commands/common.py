@@ -9,23 +9,50 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
+import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
 
-from nascli.errors import NascliError
+from nascli.errors import NascliError, NascliWarning
 from nascli.formatting import human_count as human_count  # re-exported for the commands
 from nascli.formatting import jsonable
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-stdout_console = Console(highlight=False)
-stderr_console = Console(stderr=True, highlight=False)
+PIPE_WIDTH = 10_000  # columns when not on a terminal: piped tables never wrap mid-value
+
+
+def _width(stream: Any) -> int | None:
+    """The terminal's width (rich decides), or one wide enough not to wrap piped output."""
+    if "COLUMNS" in os.environ or (hasattr(stream, "isatty") and stream.isatty()):
+        return None
+    return PIPE_WIDTH
+
+
+stdout_console = Console(highlight=False, width=_width(sys.stdout))
+stderr_console = Console(stderr=True, highlight=False, width=_width(sys.stderr))
 
 JSON_OPTION = typer.Option(False, "--json", help="Print one JSON object on stdout, nothing else.")
+
+
+_default_showwarning = warnings.showwarning
+
+
+def _show_warning(message: Any, category: type, *args: Any, **kwargs: Any) -> None:
+    """nascli's own warnings as one ``warning: ...`` line on stderr; others as Python shows them."""
+    if issubclass(category, NascliWarning):
+        print(f"warning: {message}", file=sys.stderr)
+        return
+    _default_showwarning(message, category, *args, **kwargs)
+
+
+def install_warning_format() -> None:
+    warnings.showwarning = _show_warning
 
 
 def handle_errors(func: F) -> F:

@@ -6,21 +6,20 @@ checking/diffing/validating/importing/calibrating tables, and predicting latenci
 
 from __future__ import annotations
 
-import sys
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.table import Table
 
+from nascli.commands import complete
 from nascli.commands.common import (
     JSON_OPTION,
     emit_json,
     handle_errors,
-    stderr_console,
     stdout_console,
 )
+from nascli.commands.progress import stages as _stages
 from nascli.errors import ConfigError
 
 devices_app = typer.Typer(help="Device profiles (configs/devices/*.yaml).", no_args_is_help=True)
@@ -30,41 +29,6 @@ tables_app = typer.Typer(
 )
 
 TABLE_ARG = typer.Argument(..., help="Path to a latency table (.json).")
-
-
-@contextmanager
-def _stages(enabled: bool):
-    """Rich progress bars (stderr, with ETA) for each stage of a long job."""
-    if not enabled or not sys.stderr.isatty():
-        yield lambda _name, _total: lambda _done, _what: None
-        return
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=stderr_console,
-    ) as progress:
-
-        def start(name: str, total: int):
-            task = progress.add_task(name, total=total)
-
-            def report(done: int, what: str) -> None:
-                progress.update(task, advance=done, description=f"{name} {what}".strip())
-
-            return report
-
-        yield start
 
 
 def _protocol(
@@ -172,11 +136,15 @@ def devices_show(
 
 # ------------------------------------------------------------------------- profile
 def profile_command(
-    device: str = typer.Option(..., "--device", help="Device profile name or YAML path."),
-    space: str = typer.Option(..., "--space", help="Search space name."),
+    device: str = typer.Option(
+        ..., "--device", help="Device profile name or YAML path.", autocompletion=complete.devices
+    ),
+    space: str = typer.Option(
+        ..., "--space", help="Search space name.", autocompletion=complete.spaces
+    ),
     resolution: int | None = typer.Option(None, help="Input resolution (default: the space's)."),
     out: Path | None = typer.Option(
-        None, help="Table path (default latency_tables/DEVICE/SPACE-RES.json)."
+        None, help="Table path (default USER_DIR/latency_tables/DEVICE/SPACE-RES.json)."
     ),
     bundle: Path | None = typer.Option(
         None, help="Write a bundle zip for a board instead of measuring."
@@ -223,7 +191,7 @@ def _profile(**opts: Any) -> None:
     from nascli.latency.devices import load_device
     from nascli.latency.grid import GridSpec
     from nascli.latency.profile import profile_table
-    from nascli.latency.table import default_table_path
+    from nascli.paths import user_table_path
     from nascli.spaces import get_space
 
     profile = load_device(opts["device"])
@@ -266,7 +234,7 @@ def _profile(**opts: Any) -> None:
                 f"{Path(result['bundle']).name}"
             )
         return
-    out = opts["out"] or default_table_path(profile.name, the_space.name, resolution)
+    out = opts["out"] or user_table_path(profile.name, the_space.name, resolution)
     extra = [resolve_arch(ref, the_space.name) for ref in opts["arch"]]
     started = time.perf_counter()
     with _stages(not opts["json_out"]) as stage:
@@ -308,7 +276,13 @@ def predict_command(
     archs: list[str] = typer.Argument(
         None, help="Architectures (YAML, nb201:INDEX, NB201 string, space:body)."
     ),
-    table: Path = typer.Option(..., "--table", help="Latency table (.json)."),
+    table: Path | None = typer.Option(None, "--table", help="Latency table (.json)."),
+    device: str | None = typer.Option(
+        None,
+        "--device",
+        help="Use the device's table, found as a budget 8ms@DEVICE finds it.",
+        autocompletion=complete.devices,
+    ),
     archs_file: Path | None = typer.Option(
         None, "--archs", help="File with one architecture per line."
     ),
@@ -316,12 +290,17 @@ def predict_command(
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Predict latency (ms) of architectures from a table."""
-    _predict(archs or [], table, archs_file, no_estimates, json_out)
+    _predict(archs or [], table, device, archs_file, no_estimates, json_out)
 
 
 @handle_errors
 def _predict(
-    refs: list[str], table_path: Path, archs_file: Path | None, no_estimates: bool, json_out: bool
+    refs: list[str],
+    table_path: Path | None,
+    device: str | None,
+    archs_file: Path | None,
+    no_estimates: bool,
+    json_out: bool,
 ) -> None:
     from nascli.arch import resolve_arch
     from nascli.latency.predict import Predictor
@@ -338,12 +317,26 @@ def _predict(
         ]
     if not refs:
         raise ConfigError("give architectures as arguments or with --archs FILE")
+    if (table_path is None) == (device is None):
+        raise ConfigError("give --device DEVICE (its table is found) or --table PATH")
+    if table_path is None:
+        from nascli.commands.measure import find_device_table
+        from nascli.spaces import get_space
+
+        first = resolve_arch(refs[0])
+        table_path = find_device_table(str(device), first.space, get_space(first.space).resolution)
     table = LatencyTable.load(table_path)
+    from nascli.latency.host import warn_if_other_host
+
+    warn_if_other_host(table)
     predictor = Predictor(table, allow_estimates=not no_estimates)
     archs = [resolve_arch(ref, table.space) for ref in refs]
     results = [prediction.to_dict() for prediction in predictor.predict_many(archs)]
     if json_out:
-        emit_json(results)
+        emit_json(
+            {"table": str(table_path), "device": table.device_name, "space": table.space,
+             "resolution": table.resolution, "predictions": results}
+        )  # fmt: skip
         return
     out = Table(title=f"Predicted latency ({table.device_name}, {table.space}@{table.resolution})")
     out.add_column("arch")
@@ -597,16 +590,29 @@ def tables_import(
 @tables_app.command("calibrate")
 @handle_errors
 def tables_calibrate(
-    base: Path = typer.Option(..., "--base", help="Table measured on another device."),
-    measurements: Path = typer.Option(
-        ..., "--measurements", help="CSV with columns arch,latency_ms."
+    base: Path = typer.Option(..., "--base", help="Table measured on another device or host."),
+    measurements: Path | None = typer.Option(
+        None, "--measurements", help="CSV with columns arch,latency_ms."
+    ),
+    measure: int | None = typer.Option(
+        None, "--measure", help="Time N seeded nets here; refit scale + overhead (~1 min/10)."
     ),
     out: Path = typer.Option(..., "--out", help="Calibrated table to write."),
     device: str = typer.Option("calibrated", "--device-name", help="Name of the target device."),
     json_out: bool = JSON_OPTION,
 ) -> None:
-    """Fit per-op-type scales + overhead from K whole networks measured on a new device."""
+    """Fit per-op-type scales + overhead from K whole networks measured on a new device,
+    or (--measure N) re-anchor a table on this host by timing N networks here."""
     from nascli.latency.calibrate import calibrate_table, read_measurements
+
+    if (measure is None) == (measurements is None):
+        raise ConfigError("give --measure N (time networks here) or --measurements CSV")
+    if measure is not None:
+        from nascli.commands.measure import calibrate_here
+
+        calibrate_here(base, measure, out, json_out)
+        return
+    assert measurements is not None
     from nascli.latency.table import LatencyTable
 
     table, info = calibrate_table(LatencyTable.load(base), read_measurements(measurements), device)

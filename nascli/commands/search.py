@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import typer
 
+from nascli.commands import complete
 from nascli.commands.common import JSON_OPTION, emit_json, handle_errors, stderr_console
 
 HELP = """Search a space for the architecture a zero-shot proxy rates best within budgets.
@@ -17,52 +17,6 @@ resolution), 0.45GFLOPs, 5MParams, 20Layers, 8ms@DEVICE (latency from the device
 Defaults: mobilenet-imagenet, zico at 96 px x batch 16 x 2 Gaussian batches, evolution, seed 0.
 The study lives in OUT/study.db; rerun the same command to resume. Watch it live with
 `optuna-dashboard sqlite:///OUT/study.db`."""
-
-
-def _progress_factory(enabled: bool) -> Any:
-    """A per-trial hook that drives a rich progress bar on stderr (None when disabled)."""
-    if not enabled:
-        return None
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    def factory(total: int) -> Any:
-        progress = Progress(
-            TextColumn("search"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("best {task.fields[best]}"),
-            TextColumn("feasible {task.fields[feasible]}"),
-            TimeElapsedColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-            console=stderr_console,
-            transient=True,
-        )
-        progress.start()
-        task = progress.add_task("search", total=total, best="–", feasible="–")
-
-        def hook(state: Any) -> None:
-            best = f"{state.best:.3f}" if state.best is not None else "–"
-            progress.update(
-                task,
-                completed=min(state.done, total),
-                best=best,
-                feasible=f"{100 * state.feasible_share:.0f}%",
-            )
-            if state.done >= total:
-                progress.stop()
-
-        hook.stop = progress.stop  # type: ignore[attr-defined]
-        return hook
-
-    return factory
 
 
 BUDGET_OPTION = typer.Option(
@@ -78,12 +32,17 @@ CONFIG_OPTION = typer.Option(None, "--config", help="YAML run config (CLI overri
 @handle_errors
 def search_command(
     budget: list[str] | None = BUDGET_OPTION,
-    space: str | None = typer.Option(None, help="Search space (default mobilenet-imagenet)."),
-    proxy: str | None = typer.Option(None, help="Proxy, or an ensemble a+b (default zico)."),
+    space: str | None = typer.Option(
+        None, help="Search space (default mobilenet-imagenet).", autocompletion=complete.spaces
+    ),
+    proxy: str | None = typer.Option(
+        None, help="Proxy, or an ensemble a+b (default zico).", autocompletion=complete.proxies
+    ),
     algo: str | None = typer.Option(
         None,
         help="auto (default: surrogate for ZiCo on a macro space, else evolution) | surrogate "
         "| evolution | tpe | nsga2 | random.",
+        autocompletion=complete.algorithms,
     ),
     iterations: int | None = typer.Option(None, help="Proxy evaluations (all workers)."),
     time_limit: str | None = typer.Option(None, "--time-limit", help="Stop after e.g. 10m."),
@@ -107,10 +66,17 @@ def search_command(
     baseline: list[str] | None = BASELINE_OPTION,
     top_k: int | None = typer.Option(None, "--top-k", help="Rows of top.csv (10)."),
     no_onnx: bool = typer.Option(False, "--no-onnx", help="Do not export best.onnx."),
+    calibrate: int | None = typer.Option(
+        None, "--calibrate", help="Re-anchor the latency table on N nets timed here first."
+    ),
     config: Path | None = CONFIG_OPTION,
     force: bool = typer.Option(False, "--force", help="Reuse a run dir of another search."),
+    quiet: bool = typer.Option(
+        False, "--quiet", "-q", help="No progress and no notes on stderr (errors only)."
+    ),
     json_out: bool = JSON_OPTION,
 ) -> None:
+    from nascli.commands.progress import search_progress
     from nascli.config import load_run_config, resolve_config
     from nascli.report import render_table
     from nascli.search.run import run_search
@@ -123,21 +89,25 @@ def search_command(
         "resolution": resolution, "table": table, "out": str(out) if out else None,
         "storage": storage, "study_name": study_name, "workers": workers, "threads": threads,
         "objectives": objectives, "baselines": baseline or None, "top_k": top_k,
-        "export_onnx": False if no_onnx else None,
+        "export_onnx": False if no_onnx else None, "calibrate": calibrate,
     }  # fmt: skip
     if "budgets" not in yaml_options and not budget:
         from nascli.errors import ConfigError
 
         raise ConfigError("give at least one --budget (e.g. --budget 450MFLOPs)")
     run_config = resolve_config(yaml_options, cli_options)
-    show = not json_out and sys.stderr.isatty()
-    result = run_search(run_config, force=force, progress=_progress_factory(show))
+    result = run_search(run_config, force=force, progress=search_progress(quiet))
     if json_out:
         emit_json(result.summary)
+        _raise_failed_steps(result)
         return
     from nascli.commands.common import stdout_console
 
     stdout_console.print(render_table(result.summary, result.top, result.baselines))
+    if quiet:
+        stdout_console.print(f"run dir: {result.run_dir}")
+        _raise_failed_steps(result)
+        return
     bias = result.summary["bias"]
     if bias.get("layer_limit"):
         stderr_console.print(
@@ -149,3 +119,17 @@ def search_command(
     for note in result.summary["notes"]:
         stderr_console.print(f"note: {note}")
     stdout_console.print(f"run dir: {result.run_dir}")
+    _raise_failed_steps(result)
+
+
+def _raise_failed_steps(result: Any) -> None:
+    """Exit 1 naming the output steps that failed (everything else was written)."""
+    failed = result.summary.get("failed_steps") or {}
+    if failed:
+        from nascli.errors import JobError
+
+        step, message = next(iter(failed.items()))
+        raise JobError(
+            f"{', '.join(failed)} failed ({step}: {message}); the search and its other "
+            f"outputs are in {result.run_dir}"
+        )

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from nascli.errors import ConfigError, suggest
-from nascli.paths import config_dir
+from nascli.paths import config_files
 
 PRECISIONS = ("fp32", "fp16", "int8-qdq")
 MEASURES = ("isolated", "in_context")
@@ -178,8 +178,7 @@ def _positive_int(value: Any, what: str, source: str) -> int:
 
 
 def _device_files() -> dict[str, Path]:
-    folder = config_dir() / "devices"
-    return {p.stem: p for p in sorted(folder.glob("*.yaml"))} if folder.is_dir() else {}
+    return config_files("devices")
 
 
 def list_devices() -> list[str]:

@@ -214,15 +214,18 @@ def new_table(
 
 
 def default_table_path(device: str, space: str, resolution: int) -> Path:
-    from nascli.paths import latency_tables_dir
+    """The table found for (device, space, resolution), else where ``profile`` writes one."""
+    from nascli.paths import find_table, user_table_path
 
-    return latency_tables_dir() / device / f"{space}-{resolution}.json"
+    return find_table(device, space, resolution) or user_table_path(device, space, resolution)
 
 
 def list_tables(root: Path | None = None) -> list[Path]:
-    from nascli.paths import latency_tables_dir
+    """Tables under ``root``, or every table in the search order (``nascli.paths``)."""
+    from nascli.paths import table_files
 
-    root = root or latency_tables_dir()
+    if root is None:
+        return table_files()
     return sorted(root.glob("*/*.json")) if root.is_dir() else []
 
 

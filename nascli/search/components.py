@@ -86,6 +86,9 @@ def load_latency_model(device: str, space: str, resolution: int, path: str | Non
             "or give --table PATH"
         )
     table = LatencyTable.load(table_path)
+    from nascli.latency.host import warn_if_other_host
+
+    warn_if_other_host(table)
     if table.space != space:
         raise ConfigError(f"{table_path}: table is for space {table.space!r}, not {space!r}")
     if table.resolution != resolution:

@@ -43,6 +43,7 @@ from nascli.search.components import (
     resolve_proxies,
 )
 from nascli.search.evolution import Evolution, Member, NoFeasibleCandidate, pareto_ranks
+from nascli.search.study_info import ATTR, set_info, store_arch_params
 from nascli.search.surrogate import TERMS_KEY, LayerwiseProxy, SurrogateProposer
 
 if TYPE_CHECKING:
@@ -51,7 +52,6 @@ if TYPE_CHECKING:
 HEARTBEAT_SECONDS = 5
 GRACE_SECONDS = 20
 MAX_CONSECUTIVE_REJECTS = 2000  # sampler algorithms: rejected trials in a row before giving up
-ATTR = "nascli"  # one user attribute per trial holds everything nascli records
 
 
 class ProxyFailure(Exception):
@@ -324,6 +324,7 @@ class SearchDriver:
                 raise optuna_pruned() from None
             arch = proposal.arch
             info.update(rejected=proposal.rejected, origin=proposal.origin)
+            store_arch_params(trial, self.space, arch)  # dashboards plot params
         else:
             arch = self.space.suggest(trial)
         info["arch"] = arch.canonical
@@ -334,7 +335,7 @@ class SearchDriver:
                 trial.set_constraint(key, violation)
         if not facts.feasible:
             info["over_budget"] = facts.over()
-            trial.set_user_attr(ATTR, info)
+            set_info(trial, info)
             self._consecutive_rejects += 1
             if self._consecutive_rejects >= MAX_CONSECUTIVE_REJECTS and not self._ever_feasible:
                 self._give_up(trial.study, self._consecutive_rejects, False)
@@ -346,7 +347,7 @@ class SearchDriver:
         )
         if cached is not None and cached.values is not None:
             info.update(cached=True, scores=cached.info.get("scores", {}))
-            trial.set_user_attr(ATTR, info)
+            set_info(trial, info)
             return _unwrap(cached.values)
         scores, seconds, error = self.score(arch)
         info["proxy_seconds"] = seconds
@@ -354,12 +355,12 @@ class SearchDriver:
             info[TERMS_KEY] = self.layerwise.last_terms
         if error is not None:
             info["error"] = error
-            trial.set_user_attr(ATTR, info)
+            set_info(trial, info)
             raise ProxyFailure(error)
         info["scores"] = scores
         value = self.proxy_value(scores, records)
         values = [value] + [facts.value(o.name) for o in self.objectives[1:]]
-        trial.set_user_attr(ATTR, info)
+        set_info(trial, info)
         return _unwrap(tuple(values))
 
     def score(self, arch: Arch) -> tuple[dict[str, float], float, str | None]:
@@ -409,8 +410,6 @@ class SearchDriver:
         on_trial: Callable[[SearchState], None] | None = None,
     ) -> None:
         """Optimise until ``iterations`` evaluations exist in the study (all workers) or timeout."""
-        import optuna
-
         if self.state(study).done >= iterations:
             return
 
@@ -421,7 +420,6 @@ class SearchDriver:
             if state.done >= iterations:
                 study.stop()
 
-        _ = optuna  # optimize below is the only use
         study.optimize(
             self.objective,
             timeout=timeout,

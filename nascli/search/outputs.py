@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from nascli.arch import Arch
-from nascli.errors import ConfigError, NascliError
+from nascli.errors import NascliError
 from nascli.report import (
     Row,
     bias_report,
@@ -82,19 +84,13 @@ def score_baselines(
     driver: SearchDriver, run_dir: Path, population: list[Row]
 ) -> tuple[list[Row], list[str]]:
     """Baselines scored with the search's exact proxy settings (cached in baselines.json)."""
-    from nascli.arch import resolve_arch
-    from nascli.search.run import default_baselines
+    from nascli.search.run import default_baselines, resolve_baselines
 
     notes: list[str] = []
     if driver.config.baselines is None:
         chosen = default_baselines(driver)
     else:
-        chosen = []
-        for ref in driver.config.baselines:
-            arch = resolve_arch(ref, driver.space.name)
-            if arch.space != driver.space.name:
-                raise ConfigError(f"baseline {ref!r} is of space {arch.space!r}")
-            chosen.append((Path(ref).stem if ref.endswith((".yaml", ".yml")) else ref, arch))
+        chosen = resolve_baselines(driver.config)
     cache_path = run_dir / "baselines.json"
     key = driver.config.fingerprint()
     cache: dict[str, Any] = {}
@@ -156,49 +152,55 @@ def layer_limit(driver: SearchDriver) -> int | None:
 def write_outputs(
     driver: SearchDriver, study: Any, run_dir: Path, *, search_seconds: float, start: float
 ) -> Any:
+    """Write every output; a failing later step (baselines, ONNX, plot) loses nothing else.
+
+    ``top.csv`` and ``best.yaml`` come first; each later step that fails is named in
+    ``summary.json`` (``failed_steps``) and the notes, and ``summary.json`` is always written.
+    """
+    from nascli.atomic import write_text_atomic
     from nascli.search.run import SearchResult
 
     config = driver.config
     state = driver.state(study)
     rows = feasible_rows(driver, study)
     top = top_rows(rows, config.top_k)
-    baselines, notes = score_baselines(driver, run_dir, rows)
     best = top[0] if top else None
     devices = sorted(driver.latency)
     files: dict[str, str] = {}
+    notes: list[str] = []
+    failed: dict[str, str] = {}
     best_info: dict[str, Any] | None = None
-    if best is not None:
-        arch = Arch.from_canonical(best.arch)
-        write_text = arch.to_yaml()
-        from nascli.atomic import write_text_atomic
-
-        header = (
-            f"# best of nascli search (trial {best.trial}, "
-            f"{driver.config.proxy} {best.value:.4g})\n"
-        )
-        write_text_atomic(run_dir / "best.yaml", header + write_text)
-        files["best_yaml"] = str(run_dir / "best.yaml")
-        if config.export_onnx:
-            from nascli.export import export_onnx
-
-            try:
-                export_onnx(arch, run_dir / "best.onnx")
-                files["best_onnx"] = str(run_dir / "best.onnx")
-            except NascliError as exc:
-                notes.append(f"best.onnx not written: {exc}")
-        best_info = {**best.as_dict(), "yaml": files["best_yaml"], "onnx": files.get("best_onnx")}
-        best_info["latency_ms"] = best.latency_ms or None
     write_csv(run_dir / "top.csv", top_csv(top, driver.proxy_names, devices))
     files["top_csv"] = str(run_dir / "top.csv")
+    if best is not None:
+        header = f"# best of nascli search (trial {best.trial}, {config.proxy} {best.value:.4g})\n"
+        arch = Arch.from_canonical(best.arch)
+        write_text_atomic(run_dir / "best.yaml", header + arch.to_yaml())
+        files["best_yaml"] = str(run_dir / "best.yaml")
+    baselines: list[Row] = []
+    with _step("baselines", failed):
+        baselines, baseline_notes = score_baselines(driver, run_dir, rows)
+        notes += baseline_notes
+    if best is not None:
+        if config.export_onnx:
+            with _step("best.onnx", failed):
+                from nascli.export import export_onnx
+
+                export_onnx(Arch.from_canonical(best.arch), run_dir / "best.onnx")
+                files["best_onnx"] = str(run_dir / "best.onnx")
+        best_info = {**best.as_dict(), "yaml": files["best_yaml"], "onnx": files.get("best_onnx")}
+        best_info["latency_ms"] = best.latency_ms or None
     title = (
         f"{config.space} · {config.proxy} · {config.algo} · "
         f"{', '.join(config.budgets)} · {state.done} evaluated"
     )
-    pareto_png(
-        run_dir / "pareto.png", rows, rejected_points(driver, study), baselines, best,
-        driver.budgets, devices, title,
-    )  # fmt: skip
-    files["pareto_png"] = str(run_dir / "pareto.png")
+    with _step("pareto.png", failed):
+        pareto_png(
+            run_dir / "pareto.png", rows, rejected_points(driver, study), baselines, best,
+            driver.budgets, devices, title,
+        )  # fmt: skip
+        files["pareto_png"] = str(run_dir / "pareto.png")
+    notes += [f"{step} not written: {message}" for step, message in failed.items()]
     proxy_seconds = sum(float(r.info.get("proxy_seconds", 0.0)) for r in state.trials)
     summary: dict[str, Any] = {
         "run_dir": str(run_dir),
@@ -237,8 +239,20 @@ def write_outputs(
         "study": {"name": driver.study_name, "storage": redact(driver.storage_url)},
         "files": files,
         "notes": notes,
+        "failed_steps": failed,
     }
     files["summary_json"] = str(run_dir / "summary.json")
     summary["seconds"] = round(time.perf_counter() - start, 3)
     write_json(run_dir / "summary.json", summary)
     return SearchResult(summary, top, baselines, run_dir)
+
+
+@contextmanager
+def _step(name: str, failed: dict[str, str]) -> Iterator[None]:
+    """Run one output step; record its failure (one line) instead of losing the others."""
+    try:
+        yield
+    except NascliError as exc:
+        failed[name] = str(exc)
+    except Exception as exc:  # a plotting or export library's own error
+        failed[name] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"

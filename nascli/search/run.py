@@ -29,6 +29,7 @@ from nascli.search.driver import (
     start_workers,
     storage_url_for,
 )
+from nascli.search.study_info import describe_study
 
 
 @dataclass
@@ -68,7 +69,12 @@ def prepare_run_dir(config: SearchConfig, force: bool) -> Path:
 
 
 def check_inputs(config: SearchConfig) -> None:
-    """Every name and budget checked before anything is created on disk."""
+    """Every name, path and budget checked before anything is created on disk.
+
+    What is only read after the search (the baselines) is resolved here too, so a typo
+    never costs a finished search; tables, data and storage are opened by the driver before
+    its first evaluation.
+    """
     from nascli.budget import known_devices, parse_budgets
     from nascli.search.components import resolve_proxies
     from nascli.search.driver import parse_objectives
@@ -79,6 +85,23 @@ def check_inputs(config: SearchConfig) -> None:
     parse_budgets(config.budgets, devices)
     parse_objectives(config, devices)
     resolve_proxies(config.proxy)
+    resolve_baselines(config)
+    for option, value in (("--data", config.data), ("--table", config.table)):
+        if value is not None and not Path(value).exists():
+            raise ConfigError(f"{option} {value}: no such file or folder")
+
+
+def resolve_baselines(config: SearchConfig) -> list[tuple[str, Arch]]:
+    """The ``--baseline`` nets as (name, arch), each of the search's space (one-line errors)."""
+    from nascli.arch import resolve_arch
+
+    chosen = []
+    for ref in config.baselines or ():
+        arch = resolve_arch(ref, None if ":" in ref else config.space)
+        if arch.space != config.space:
+            raise ConfigError(f"baseline {ref!r} is of space {arch.space!r}, not {config.space!r}")
+        chosen.append((Path(ref).stem if ref.endswith((".yaml", ".yml")) else ref, arch))
+    return chosen
 
 
 def run_search(
@@ -94,8 +117,10 @@ def run_search(
     study_name = config.study_name or f"nascli-{config.fingerprint()}"
     storage_url = storage_url_for(config, run_dir)
     configure_threads(config.workers, config.threads)
-    driver = SearchDriver(config, study_name=study_name, storage_url=storage_url, worker=0)
+    run_config = calibrated(config, progress is not None)
+    driver = SearchDriver(run_config, study_name=study_name, storage_url=storage_url, worker=0)
     study = driver.open_study()
+    describe_study(study, driver)
     write_resolved(
         config,
         run_dir / "config.yaml",
@@ -106,7 +131,7 @@ def run_search(
     hook = progress(config.iterations) if progress is not None else None
     if hook is not None:
         hook(driver.state(study))
-    processes = start_workers(config, study_name, storage_url) if config.workers > 1 else []
+    processes = start_workers(run_config, study_name, storage_url) if config.workers > 1 else []
     try:
         driver.run(study, iterations=config.iterations, timeout=config.time_limit, on_trial=hook)
     finally:
@@ -118,13 +143,54 @@ def run_search(
     return write_outputs(driver, study, run_dir, search_seconds=search_seconds, start=start)
 
 
+def calibrated(config: SearchConfig, chatty: bool) -> SearchConfig:
+    """With ``--calibrate N``: re-anchor the latency budget's table on this host first.
+
+    The table the budget finds is timed on N seeded networks here (``latency.host``), the
+    result saved in the user folder (so later runs and ``predict --device`` use it too) and
+    the search runs on it. The run's identity keeps ``table`` unset: a replay calibrates anew.
+    """
+    import sys
+    from dataclasses import replace
+
+    from nascli.budget import known_devices, parse_budgets
+    from nascli.latency.host import recalibrate
+    from nascli.latency.table import LatencyTable, default_table_path
+    from nascli.paths import user_table_path
+    from nascli.spaces import get_space
+
+    if not config.calibrate:
+        return config
+    devices = sorted(
+        {b.device for b in parse_budgets(config.budgets, known_devices()) if b.device}
+        | {o.split("@", 1)[1] for o in config.objectives if "@" in o}
+    )
+    if len(devices) != 1:
+        raise ConfigError("--calibrate needs exactly one latency device (a budget like 8ms@cpu)")
+    space = get_space(config.space)
+    base = default_table_path(devices[0], space.name, space.resolution)
+    if not base.is_file():
+        raise ConfigError(f"--calibrate: no latency table {base} to re-anchor")
+    if chatty:
+        print(f"calibrating {base} on {config.calibrate} networks here...", file=sys.stderr)
+    table, info = recalibrate(LatencyTable.load(base), config.calibrate)
+    out = table.save(user_table_path(devices[0], space.name, space.resolution))
+    if chatty:
+        print(
+            f"calibrated: scale {info['scale']:.4f}, overhead {info['overhead_ms']:.3f} ms, "
+            f"MAPE {info['before']['mape_pct']} % -> {info['after']['mape_pct']} %; wrote {out}",
+            file=sys.stderr,
+        )
+    return replace(config, table=str(out), calibrate=0)
+
+
 def default_baselines(driver: SearchDriver) -> list[tuple[str, Arch]]:
     """Shipped ``configs/archs/*.yaml`` of the search's space that fit every budget."""
     from nascli.arch import Arch, read_yaml_file
-    from nascli.paths import config_dir
+    from nascli.paths import config_files
 
     out = []
-    for path in sorted((config_dir() / "archs").glob("*.yaml")):
+    for path in config_files("archs").values():
         data = read_yaml_file(path)
         if not isinstance(data, dict) or data.get("space") != driver.space.name:
             continue

@@ -1,8 +1,9 @@
 """Registry of search spaces: built-in YAML macro spaces, NAS-Bench-201, user YAML files.
 
 The registry is an explicit function, not import-time side effects: ``get_space(name)``
-looks in ``configs/spaces/*.yaml`` (macro spaces), then at the built-in ``nb201`` space,
-and accepts a path to a user's own space YAML.
+looks in ``configs/spaces/*.yaml`` (macro and layer-wise spaces; working directory, user
+folder, shipped: ``nascli.paths``), then at the built-in ``nb201`` space, and accepts a path
+to a user's own space YAML.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from nascli.errors import ConfigError, suggest
-from nascli.paths import config_dir
+from nascli.paths import config_files
 from nascli.spaces.base import SearchSpace
 from nascli.spaces.fields import RESERVED_NAMES
 from nascli.yamlio import read_yaml_file
@@ -22,10 +23,7 @@ _BUILTIN_PYTHON_SPACES = RESERVED_NAMES
 
 
 def _yaml_spaces() -> dict[str, Path]:
-    folder = config_dir() / "spaces"
-    if not folder.is_dir():
-        return {}
-    return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
+    return config_files("spaces")
 
 
 def list_spaces() -> list[str]:

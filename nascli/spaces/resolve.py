@@ -54,12 +54,18 @@ def arch_from_yaml(text: str, source: str = "architecture") -> Arch:
 def resolve_arch(ref: str, space: str | None = None) -> Arch:
     """Turn a user's ARCH argument into an ``Arch``.
 
-    Accepted: a YAML file path, ``nb201:INDEX``, a NAS-Bench-201 string ``|op~0|+...``,
-    a canonical string ``space:body``, or (with ``space``) any body that space parses,
-    e.g. NAS-Bench-Macro's 8-digit code.
+    Accepted: a YAML file path, the name of a shipped or user net (``zico-600m``: ``nascli
+    arch list``), ``nb201:INDEX``, a NAS-Bench-201 string ``|op~0|+...``, a canonical string
+    ``space:body``, or (with ``space``) any body that space parses, e.g. NAS-Bench-Macro's
+    8-digit code.
     """
+    from nascli.paths import config_files
+
     text = ref.strip()
     path = Path(text)
+    named = config_files("archs").get(text) if ":" not in text and "/" not in text else None
+    if named is not None and not path.is_file():
+        path, text = named, str(named)
     if text.endswith((".yaml", ".yml")) or path.is_file():
         arch = arch_from_dict(read_yaml_file(path), source=str(path))
         if space is not None and arch.space != space:
