@@ -44,6 +44,12 @@ PUBLISHED_ALIASES = {
     "zennas": "zen",
     "naswot": "naswot",
     "zico": "zico",
+    "vkdnw_single": "vkdnw",
+    "meco": "meco",
+    "swap": "swap",
+    "az-nas": "az-nas",
+    "az-nas (aggregated)": "az-nas",
+    "vkdnw_agg (aggregated)": "vkdnw-agg",
 }
 PREFERRED_SOURCE = "zico iclr2023"
 
@@ -371,7 +377,7 @@ def run_bench(
                 seconds_per_arch=seconds,
                 computed=sum(computed[n] for n in item.components),
                 cached=sum(len(unique) - computed[n] for n in item.components),
-                published=None if item.is_ensemble else published.get(item.name),
+                published=published.get(item.name) if item.label or not item.is_ensemble else None,
                 errors=errors,
                 kendall_worst=tau_all,
                 spearman_worst=rho_all,
