@@ -47,6 +47,35 @@ def disjoint_sample(truth, exclude: set, size: int, seed: int):
     )
 
 
+def timing(truth, singles, args) -> int:
+    """Seconds per cell of each proxy and of ZiCo, interleaved cell by cell (same load)."""
+    import statistics
+
+    from nascli.proxies.runner import prepare
+
+    names = [*(i.name for i in singles if i.name not in ("params", "flops")), "zico"]
+    scorer = prepare(
+        names, space_name="nb201", data=Path(args.data), batch_size=args.batch_size,
+        batches=2, seed=args.seed,
+    )  # fmt: skip
+    seconds: dict[str, list[float]] = {n: [] for n in names}
+    for arch in truth.archs[: args.timing]:
+        for name in names:  # one at a time: AZ's memo must not hide the cost of its pass
+            from nascli.proxies import az_nas
+
+            az_nas._memo.clear()
+            seconds[name].append(scorer.score(arch, [name])[name].seconds)
+    zico = statistics.median(seconds["zico"])
+    print(
+        f"seconds per cell, median of {args.timing} cells of sample A, batch "
+        f"{args.batch_size} @ 32 px, {args.threads} thread(s), interleaved with ZiCo"
+    )
+    for name in names:
+        mid = statistics.median(seconds[name])
+        print(f"{name:<20} {mid:7.3f} s   {mid / zico:5.2f} × ZiCo")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sample", type=int, default=1000, help="cells in sample A")
@@ -54,7 +83,7 @@ def main() -> int:
     parser.add_argument("--sample-b", type=int, default=300, help="cells in sample B (0: none)")
     parser.add_argument("--seed-b", type=int, default=1)
     parser.add_argument("--proxies", default=f"{NEW},{OTHERS}")
-    parser.add_argument("--named", default="az-nas,vkdnw-agg,nb201-rank")
+    parser.add_argument("--named", default="az-nas,vkdnw-agg")
     parser.add_argument("--base", default="vkdnw-agg", help="ensemble every candidate extends")
     parser.add_argument("--extras", default="meco,swap,synflow,params,az-progressivity")
     parser.add_argument("--choose-on", default="test_acc_cifar100", choices=TARGETS)
@@ -64,11 +93,18 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
     parser.add_argument("--cache-dir", default=str(ROOT / ".nascli-cache"))
+    parser.add_argument(
+        "--cached-only", action="store_true", help="report the cells already scored, score none"
+    )
+    parser.add_argument(
+        "--timing", type=int, default=0, metavar="N",
+        help="only time every proxy and ZiCo, interleaved, on the first N cells of sample A",
+    )  # fmt: skip
     args = parser.parse_args()
 
     import torch
 
-    from nascli.bench import load_ground_truth, load_published, run_bench
+    from nascli.bench import cached_subset, load_ground_truth, load_published, run_bench
     from nascli.proxies.ensemble import parse_proxy_list
 
     torch.set_num_threads(args.threads)
@@ -109,8 +145,19 @@ def main() -> int:
                   progress=progress)  # fmt: skip
         return 0
 
-    print(f"NB201: sample A = {args.sample} cells (seed {args.seed}), sample B = "
-          f"{args.sample_b} other cells (seed {args.seed_b}); data {args.data}, "
+    if args.timing:
+        return timing(samples[TARGETS[0]]["A"], singles, args)
+    if args.cached_only:
+        every = [*singles, *named, *candidates]
+        for target in TARGETS:
+            for key, truth in samples[target].items():
+                samples[target][key] = cached_subset(
+                    truth, every, space="nb201", cache_dir=Path(args.cache_dir),
+                    data=Path(args.data), batch_size=args.batch_size, seed=args.seed,
+                )  # fmt: skip
+    sizes = {k: len(t.archs) for k, t in samples[TARGETS[0]].items()}
+    print(f"NB201: sample A = {sizes['A']} cells (seed {args.seed}), sample B = "
+          f"{sizes.get('B', 0)} other cells (seed {args.seed_b}); data {args.data}, "
           f"batch {args.batch_size} @ 32 px, {args.threads} thread(s)")  # fmt: skip
     results = {}
     for target in TARGETS:

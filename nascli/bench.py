@@ -273,6 +273,62 @@ class BenchResult:
 Progress = Callable[[int, int], None]
 
 
+def _keys(
+    names: Sequence[str],
+    options: Mapping[str, Mapping[str, Any]],
+    data: Path | None,
+    batch_size: int,
+    batches: int,
+    resolution: int | None,
+    seed: int,
+    space: str,
+) -> dict[str, str]:
+    """The score-cache settings key of each proxy (what makes two scores comparable)."""
+    fingerprint = data_fingerprint(data)
+    return {
+        n: settings_key(
+            n,
+            options.get(n, {}),
+            data=fingerprint,
+            batch_size=batch_size,
+            batches=batches,
+            resolution=resolution,
+            seed=seed,
+            space=space,
+        )
+        for n in names
+    }
+
+
+def cached_subset(
+    truth: GroundTruth,
+    items: Sequence[ProxyItem],
+    *,
+    space: str,
+    cache_dir: Path,
+    data: Path | None = None,
+    batch_size: int = 64,
+    batches: int = 2,
+    resolution: int | None = None,
+    seed: int = 0,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+) -> GroundTruth:
+    """The rows of ``truth`` whose every component score is already in the cache.
+
+    For reporting a run that is still scoring (or was cut short): the seeded order of a
+    sample is kept, so the subset is itself a seeded sample of the cells scored so far.
+    """
+    names = component_names(items)
+    keys = _keys(names, options or {}, data, batch_size, batches, resolution, seed, space)
+    canon = list(dict.fromkeys(a.canonical for a in truth.archs))
+    with ScoreCache(cache_dir) as cache:
+        known = [set(cache.get_many(keys[n], canon)) for n in names]
+    keep = [i for i, a in enumerate(truth.archs) if all(a.canonical in k for k in known)]
+    return GroundTruth(
+        [truth.archs[i] for i in keep], [truth.targets[i] for i in keep], truth.column
+    )
+
+
 def run_bench(
     truth: GroundTruth,
     items: Sequence[ProxyItem],
@@ -297,20 +353,7 @@ def run_bench(
     options = options or {}
     names = component_names(items)
     proxies = make_proxies(names, options, factory, batches)  # unknown names fail first
-    fingerprint = data_fingerprint(data)
-    keys = {
-        n: settings_key(
-            n,
-            options.get(n, {}),
-            data=fingerprint,
-            batch_size=batch_size,
-            batches=batches,
-            resolution=resolution,
-            seed=seed,
-            space=space,
-        )
-        for n in names
-    }
+    keys = _keys(names, options, data, batch_size, batches, resolution, seed, space)
     canon = [a.canonical for a in truth.archs]
     unique = list(dict.fromkeys(canon))
     by_canon = {a.canonical: a for a in truth.archs}

@@ -16,6 +16,8 @@ from typer.testing import CliRunner
 
 from nascli.arch import resolve_arch
 from nascli.bench import (
+    GroundTruth,
+    cached_subset,
     correlations,
     correlations_failed_as_worst,
     load_ground_truth,
@@ -230,6 +232,21 @@ def test_bench_matches_scipy_and_reuses_the_cache(tmp_path: Path) -> None:
     agg = rank_aggregate({"a": params[:-1], "b": pools})
     rho = spearmanr(agg, targets[:-1]).statistic
     assert by_name["params+pools"].spearman == pytest.approx(rho)
+
+
+def test_cached_subset_keeps_the_scored_cells_in_sample_order(tmp_path: Path) -> None:
+    truth_csv, _ = _truth_csv(tmp_path, 12)
+    truth = load_ground_truth(truth_csv, space="nb201", target="test_acc_cifar10",
+                              sample=None, seed=0)  # fmt: skip
+    part = GroundTruth(truth.archs[1::3], truth.targets[1::3], truth.column)
+    factory, _ = make_factory()
+    items = parse_proxy_list("params")
+    run_bench(part, items, space="nb201", cache_dir=tmp_path / "c", batch_size=2,
+              factory=factory)  # fmt: skip
+    kept = cached_subset(truth, items, space="nb201", cache_dir=tmp_path / "c", batch_size=2)
+    assert kept.archs == part.archs and kept.targets == part.targets
+    other = cached_subset(truth, items, space="nb201", cache_dir=tmp_path / "c", batch_size=4)
+    assert other.archs == []  # another batch size is another setting: nothing cached
 
 
 def test_correlations_skip_failed_archs() -> None:

@@ -274,3 +274,18 @@ def test_literature_proxies_are_seeded_and_finite_on_a_cell(name: str) -> None:
     assert math.isfinite(first)
     assert get_proxy(name).score(Candidate(cell, space, 16, 1), batches) == first
     assert get_proxy(name).score(Candidate(cell, space, 16, 2), batches) != first
+
+
+# ----------------------------------------------------------------- named ensembles
+def test_named_ensembles_expand_to_registered_members() -> None:
+    from nascli.proxies import REGISTRY
+    from nascli.proxies.ensemble import NAMED_ENSEMBLES, parse_proxy_list
+
+    for name, entry in NAMED_ENSEMBLES.items():
+        (item,) = parse_proxy_list(name)
+        assert item.name == name and item.components == entry.components
+        assert all(member in REGISTRY for member in entry.components), name
+    (joined,) = parse_proxy_list("az-nas+meco")
+    assert joined.components[-1] == "meco" and joined.name == "+".join(joined.components)
+    with pytest.raises(Exception, match="repeats a proxy"):
+        parse_proxy_list("az-nas+vkdnw-agg")
