@@ -289,3 +289,11 @@ def test_named_ensembles_expand_to_registered_members() -> None:
     assert joined.components[-1] == "meco" and joined.name == "+".join(joined.components)
     with pytest.raises(Exception, match="repeats a proxy"):
         parse_proxy_list("az-nas+vkdnw-agg")
+
+
+def test_az_entropy_of_a_rank_one_map_is_zero_and_finite() -> None:
+    """Two identical large channels: one eigenvalue carries everything (rounding clamped)."""
+    from nascli.proxies.az_nas import feature_entropy
+
+    base = torch.tensor(_x((4, 1, 3, 3)), dtype=torch.float32) * 1e3
+    assert feature_entropy(torch.cat([base, base], dim=1)) == pytest.approx(0.0, abs=1e-6)
