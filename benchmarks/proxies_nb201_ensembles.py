@@ -5,9 +5,9 @@ cells); sample B is drawn with ``--seed-b`` from the cells not in A, so a choice
 can be checked on cells it never saw. Every proxy is scored once per cell through
 ``nascli.bench.run_bench`` (the engine of ``nascli proxies bench``) and cached in
 ``--cache-dir``; rerunning only prints. Printed per target (CIFAR-10 and CIFAR-100 test
-accuracy): Spearman ρ and Kendall τ of each proxy and named ensemble with failed cells
-ranked last (as the published all-cell figures do), the published figure beside it, and
-seconds per cell.
+accuracy), as markdown tables: Spearman ρ of each proxy and named ensemble with failed
+cells ranked last (as the published all-cell figures do), the published figure beside
+it; ``--timing N`` prints seconds per cell against ZiCo.
 
 ``--choose-on`` names the target on which the generalising ensemble is chosen: every rank
 sum of ``--base`` plus up to two ``--extras`` is ranked by its ρ on that target of sample
@@ -47,6 +47,35 @@ def disjoint_sample(truth, exclude: set, size: int, seed: int):
     )
 
 
+def worker(samples, singles, args, progress) -> int:
+    """Score sample A then B one cell at a time; a claim file per cell shares the work."""
+    import hashlib
+    import os
+
+    from nascli.bench import GroundTruth, cached_subset, run_bench
+
+    claims = Path(args.cache_dir) / "claims"
+    claims.mkdir(parents=True, exist_ok=True)
+    common = {"space": "nb201", "cache_dir": Path(args.cache_dir), "data": Path(args.data),
+              "batch_size": args.batch_size, "seed": args.seed}  # fmt: skip
+    done = 0
+    for key in args.worker_samples.split(","):
+        truth = samples[key]
+        for arch, target in zip(truth.archs, truth.targets, strict=True):
+            one = GroundTruth([arch], [target], truth.column)
+            if cached_subset(one, singles, **common).archs:
+                continue
+            claim = claims / hashlib.sha1(arch.canonical.encode()).hexdigest()
+            try:
+                os.close(os.open(claim, os.O_CREAT | os.O_EXCL))
+            except FileExistsError:
+                continue
+            run_bench(one, singles, **common)
+            done += 1
+            progress(done, done)
+    return 0
+
+
 def timing(truth, singles, args) -> int:
     """Seconds per cell of each proxy and of ZiCo, interleaved cell by cell (same load)."""
     import statistics
@@ -83,12 +112,18 @@ def main() -> int:
     parser.add_argument("--sample-b", type=int, default=300, help="cells in sample B (0: none)")
     parser.add_argument("--seed-b", type=int, default=1)
     parser.add_argument("--proxies", default=f"{NEW},{OTHERS}")
-    parser.add_argument("--named", default="az-nas,vkdnw-agg")
+    parser.add_argument("--named", default="az-nas,vkdnw-agg,nb201-rank")
     parser.add_argument("--base", default="vkdnw-agg", help="ensemble every candidate extends")
     parser.add_argument("--extras", default="meco,swap,synflow,params,az-progressivity")
     parser.add_argument("--choose-on", default="test_acc_cifar100", choices=TARGETS)
+    parser.add_argument("--top", type=int, default=8, help="candidate ensembles to print")
     parser.add_argument("--only", choices=("a", "b"), default=None, help="score one sample")
     parser.add_argument("--part", default="0/1", help="with --only: score cells i::n (i/n)")
+    parser.add_argument(
+        "--worker", action="store_true",
+        help="score A then B cell by cell, claiming each cell: run several side by side",
+    )  # fmt: skip
+    parser.add_argument("--worker-samples", default="A,B", help="samples a worker scores, in order")
     parser.add_argument("--data", default=str(SHARED / "cifar10_test_1000.npz"))
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
@@ -135,6 +170,8 @@ def main() -> int:
         full = load_ground_truth(truth_csv, space="nb201", target=target, sample=None, seed=0)
         b = disjoint_sample(full, {x.canonical for x in a.archs}, args.sample_b, args.seed_b)
         samples[target] = {"A": a, "B": b} if args.sample_b > 0 else {"A": a}
+    if args.worker:
+        return worker(samples[TARGETS[0]], singles, args, progress)
     if args.only is not None:
         key = args.only.upper()
         truth = samples[TARGETS[0]][key]
@@ -173,26 +210,30 @@ def main() -> int:
                 ).rows
             }  # fmt: skip
     keys = list(samples[TARGETS[0]])
-    header = "".join(f" {t[9:]}:{k:<2}" + " " * 3 for t in TARGETS for k in keys)
-    print(f"\nSpearman ρ (failed cells ranked last); pub = published ρ\n{'proxy':<44}{header}"
-          f" {'pub C10':>7} {'pub C100':>8} {'s/cell':>7} {'failed':>6}")  # fmt: skip
+    cols = [(t, k) for k in keys for t in TARGETS]
+    names = " | ".join(f"ρ {'C10' if t.endswith('10') else 'C100'} {k}" for t, k in cols)
+    print(f"\n| proxy | {names} | published C10 | published C100 | failed in A |")
+    print("|---" * (len(cols) + 4) + "|")
     for item in [*singles, *named]:
-        rows = [results[t, k][item.name] for t in TARGETS for k in keys]
+        rows = [results[t, k][item.name] for t, k in cols]
         pubs = [results[t, "A"][item.name].published for t in TARGETS]
         print(
-            f"{item.name:<44}"
-            + "".join(f" {_fmt(r.spearman_worst):>11}" for r in rows)
-            + f" {_fmt(pubs[0].spearman if pubs[0] else None, 3):>7}"
-            + f" {_fmt(pubs[1].spearman if pubs[1] else None, 3):>8}"
-            + f" {rows[0].seconds_per_arch or 0:7.3f} {rows[0].n_failed:6d}"
+            f"| {item.name} | "
+            + " | ".join(_fmt(r.spearman_worst) for r in rows)
+            + f" | {_fmt(pubs[0].spearman if pubs[0] else None, 3)}"
+            + f" | {_fmt(pubs[1].spearman if pubs[1] else None, 3)}"
+            + f" | {results[TARGETS[0], 'A'][item.name].n_failed} |"
         )
     ranked = sorted(
         candidates, key=lambda c: -(results[args.choose_on, "A"][c.name].spearman_worst or -9)
     )
-    print(f"\n{'+'.join(base)} + extras, ranked by ρ on {args.choose_on} of sample A only:")
-    for item in ranked[:8]:
-        rows = [results[t, k][item.name] for t in TARGETS for k in keys]
-        print(f"{item.name:<60}" + "".join(f" {_fmt(r.spearman_worst):>6}" for r in rows))
+    print(f"\n{'+'.join(base)} plus extras, best first by ρ on {args.choose_on} of sample A:\n")
+    print(f"| extras | {names} |")
+    print("|---" * (len(cols) + 1) + "|")
+    for item in ranked[: args.top]:
+        rows = [results[t, k][item.name] for t, k in cols]
+        extra = "+".join(item.components[len(base) :]) or "(none: VKDNW_agg)"
+        print(f"| {extra} | " + " | ".join(_fmt(r.spearman_worst) for r in rows) + " |")
     print(f"\ntotal wall time {time.perf_counter() - started:.0f} s")
     return 0
 

@@ -42,6 +42,11 @@ NAMED_ENSEMBLES: dict[str, NamedEnsemble] = {
         "VKDNW_agg (CVPR 2025) as released: VKDNW, AZ expressivity and trainability, "
         "JacobCov, FLOPs",
     ),
+    "nb201-rank": NamedEnsemble(
+        ("vkdnw", "az-expressivity", "az-trainability", "jacov", "flops", "meco", "synflow"),
+        "VKDNW_agg's five + MeCo + SynFlow; extras chosen on CIFAR-100 ρ of one NB201 "
+        "sample, checked on CIFAR-10 and on disjoint cells (docs/proxies.md)",
+    ),
 }
 
 
