@@ -47,6 +47,12 @@ PUBLISHED_ALIASES = {
     "zennas": "zen",
     "naswot": "naswot",
     "zico": "zico",
+    "vkdnw_single": "vkdnw",
+    "meco": "meco",
+    "swap": "swap",
+    "az-nas": "az-nas",
+    "az-nas (aggregated)": "az-nas",
+    "vkdnw_agg (aggregated)": "vkdnw-agg",
 }
 PREFERRED_SOURCE = "zico iclr2023"
 
@@ -295,6 +301,71 @@ class BenchResult:
 Progress = Callable[[int, int], None]
 
 
+def _keys(
+    names: Sequence[str],
+    options: Mapping[str, Mapping[str, Any]],
+    data: Path | None,
+    batch_size: int,
+    batches: int,
+    resolution: int | None,
+    seed: int,
+    space: str,
+    augment: bool,
+) -> dict[str, str]:
+    """The score-cache settings key of each proxy (what makes two scores comparable)."""
+    fingerprint = data_fingerprint(data)
+    return {
+        n: settings_key(
+            n,
+            options.get(n, {}),
+            data=fingerprint,
+            batch_size=batch_size,
+            batches=batches,
+            resolution=resolution,
+            seed=seed,
+            space=space,
+            augment=augment,
+        )
+        for n in names
+    }
+
+
+def cached_subset(
+    truth: GroundTruth,
+    items: Sequence[ProxyItem],
+    *,
+    space: str,
+    cache_dir: Path,
+    data: Path | None = None,
+    batch_size: int = 64,
+    batches: int = 2,
+    resolution: int | None = None,
+    seed: int = 0,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+    augment: bool | None = None,
+) -> GroundTruth:
+    """The rows of ``truth`` whose every component score is already in the cache.
+
+    For reporting a run that is still scoring (or was cut short): the seeded order of a
+    sample is kept, so the subset is itself a seeded sample of the cells scored so far.
+    """
+    from nascli.proxies.runner import default_augment, make_proxies
+
+    names = component_names(items)
+    if data is not None:
+        augment = default_augment(make_proxies(names, options or {}, None, batches), augment)
+    keys = _keys(
+        names, options or {}, data, batch_size, batches, resolution, seed, space, bool(augment)
+    )
+    canon = list(dict.fromkeys(a.canonical for a in truth.archs))
+    with ScoreCache(cache_dir) as cache:
+        known = [set(cache.get_many(keys[n], canon)) for n in names]
+    keep = [i for i, a in enumerate(truth.archs) if all(a.canonical in k for k in known)]
+    return GroundTruth(
+        [truth.archs[i] for i in keep], [truth.targets[i] for i in keep], truth.column
+    )
+
+
 def run_bench(
     truth: GroundTruth,
     items: Sequence[ProxyItem],
@@ -321,21 +392,7 @@ def run_bench(
     names = component_names(items)
     proxies = make_proxies(names, options, factory, batches)  # unknown names fail first
     augment = default_augment(proxies, augment) if data is not None else False
-    fingerprint = data_fingerprint(data)
-    keys = {
-        n: settings_key(
-            n,
-            options.get(n, {}),
-            data=fingerprint,
-            batch_size=batch_size,
-            batches=batches,
-            resolution=resolution,
-            seed=seed,
-            space=space,
-            augment=augment,
-        )
-        for n in names
-    }
+    keys = _keys(names, options, data, batch_size, batches, resolution, seed, space, augment)
     canon = [a.canonical for a in truth.archs]
     unique = list(dict.fromkeys(canon))
     by_canon = {a.canonical: a for a in truth.archs}
@@ -403,7 +460,7 @@ def run_bench(
                 seconds_per_arch=seconds,
                 computed=sum(computed[n] for n in item.components),
                 cached=sum(len(unique) - computed[n] for n in item.components),
-                published=None if item.is_ensemble else published.get(item.name),
+                published=published.get(item.name) if item.label or not item.is_ensemble else None,
                 errors=errors,
                 kendall_worst=tau_all,
                 spearman_worst=rho_all,

@@ -16,6 +16,8 @@ from typer.testing import CliRunner
 
 from nascli.arch import resolve_arch
 from nascli.bench import (
+    GroundTruth,
+    cached_subset,
     correlations,
     correlations_failed_as_worst,
     load_ground_truth,
@@ -232,6 +234,21 @@ def test_bench_matches_scipy_and_reuses_the_cache(tmp_path: Path) -> None:
     assert by_name["params+pools"].spearman == pytest.approx(rho)
 
 
+def test_cached_subset_keeps_the_scored_cells_in_sample_order(tmp_path: Path) -> None:
+    truth_csv, _ = _truth_csv(tmp_path, 12)
+    truth = load_ground_truth(truth_csv, space="nb201", target="test_acc_cifar10",
+                              sample=None, seed=0)  # fmt: skip
+    part = GroundTruth(truth.archs[1::3], truth.targets[1::3], truth.column)
+    factory, _ = make_factory()
+    items = parse_proxy_list("params")
+    run_bench(part, items, space="nb201", cache_dir=tmp_path / "c", batch_size=2,
+              factory=factory)  # fmt: skip
+    kept = cached_subset(truth, items, space="nb201", cache_dir=tmp_path / "c", batch_size=2)
+    assert kept.archs == part.archs and kept.targets == part.targets
+    other = cached_subset(truth, items, space="nb201", cache_dir=tmp_path / "c", batch_size=4)
+    assert other.archs == []  # another batch size is another setting: nothing cached
+
+
 def test_correlations_skip_failed_archs() -> None:
     tau, rho, n = correlations([1.0, None, 3.0, math.inf, 2.0], [1, 2, 3, 4, 2])
     assert n == 3 and rho == pytest.approx(1.0) and tau == pytest.approx(1.0)
@@ -287,14 +304,13 @@ def _cli(*args: str) -> Any:
 
 
 def _registry() -> Any:
-    registry = pytest.importorskip("nascli.proxies")
-    if not hasattr(registry, "get_proxy"):
-        pytest.skip("proxy registry not available")
+    """The proxy registry; a broken one fails these tests (it is never a reason to skip)."""
+    import nascli.proxies as registry
+
     return registry
 
 
 def test_cli_score_json_reports_scores_seconds_and_cost() -> None:
-    _registry()
     result = _cli("score", "nb201:13714", "--proxy", "params,flops", "--json")
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
@@ -340,7 +356,6 @@ def test_cli_proxies_list() -> None:
 
 
 def test_cli_bench_params_flops_against_nb201(tmp_path: Path) -> None:
-    _registry()
     truth_csv, rows = _truth_csv(tmp_path, 20)
     cache = tmp_path / "cache"
     args = ["proxies", "bench", "--space", "nb201", "--ground-truth", str(truth_csv),
@@ -377,9 +392,7 @@ def test_cli_bench_params_flops_against_nb201(tmp_path: Path) -> None:
 
 
 def test_cli_bench_reports_degenerate_cells_as_failed(tmp_path: Path) -> None:
-    registry = _registry()
-    if "zico" not in registry.list_proxies():
-        pytest.skip("zico not registered")
+    assert "zico" in _registry().list_proxies()
     truth = tmp_path / "t.csv"
     good = "|nor_conv_3x3~0|+|nor_conv_3x3~0|skip_connect~1|+|skip_connect~0|none~1|none~2|"
     truth.write_text(

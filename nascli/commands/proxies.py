@@ -160,10 +160,21 @@ score_command = handle_errors(score_command)
 def list_command(json_out: bool = JSON_OPTION) -> None:
     """Every proxy: whether it needs real data or labels, and its cost."""
     from nascli.proxies import list_proxies, proxy_info
+    from nascli.proxies.ensemble import NAMED_ENSEMBLES
 
     rows = [proxy_info(name) for name in list_proxies()]
+    named = {
+        name: {"components": list(e.components), "description": e.description}
+        for name, e in NAMED_ENSEMBLES.items()
+    }
     if json_out:
-        emit_json({"proxies": rows, "ensemble": "join names with '+': a+b+c (AZ-NAS rank sum)"})
+        emit_json(
+            {
+                "proxies": rows,
+                "ensemble": "join names with '+': a+b+c (AZ-NAS rank sum)",
+                "named_ensembles": named,
+            }
+        )
         return
     table = Table(title="Zero-shot proxies (higher is better)")
     for column in ("name", "needs data", "needs labels", "cost", "description"):
@@ -180,6 +191,11 @@ def list_command(json_out: bool = JSON_OPTION) -> None:
         "a+b+…", "(components')", "(components')", "sum of components",
         "ensemble: Σ log(rank/N) over the population (AZ-NAS), no fitting",
     )  # fmt: skip
+    for name, entry in named.items():
+        table.add_row(
+            name, "(components')", "(components')", "+".join(entry["components"]),
+            f"named ensemble: {entry['description']}",
+        )  # fmt: skip
     stdout_console.print(table)
 
 

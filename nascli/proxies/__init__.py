@@ -63,6 +63,10 @@ _ZICO_OPTIONS = {
     ),
 }
 
+_INPUT = Option(str, "gaussian", "'gaussian' (N(0,1) shaped like the data, as released) or 'data'")
+_AZ_OPTIONS = {"input": _INPUT}
+_AZ_COST = "1 fwd+bwd (shared by the three AZ-NAS scores)"
+
 REGISTRY: dict[str, ProxySpec] = {
     spec.name: spec
     for spec in (
@@ -123,6 +127,45 @@ REGISTRY: dict[str, ProxySpec] = {
             "1 fwd+bwd (w.r.t. input)",
             "JacobCov: −Σ log(λ+k)+1/(λ+k) of the input-Jacobian correlation matrix",
             {"residual": _residual(True)},
+        ),
+        ProxySpec(
+            "az-expressivity", "nascli.proxies.az_nas:AZExpressivity", False, False, _AZ_COST,
+            "AZ-NAS expressivity: Σ entropy of each cell map's channel-covariance spectrum",
+            _AZ_OPTIONS,
+        ),
+        ProxySpec(
+            "az-progressivity", "nascli.proxies.az_nas:AZProgressivity", False, False, _AZ_COST,
+            "AZ-NAS progressivity: smallest entropy gain from one cell map to the next",
+            _AZ_OPTIONS,
+        ),
+        ProxySpec(
+            "az-trainability", "nascli.proxies.az_nas:AZTrainability", False, False, _AZ_COST,
+            "AZ-NAS trainability: mean −σ−1/σ+2 of the cell-to-cell gradient maps",
+            _AZ_OPTIONS,
+        ),
+        ProxySpec(
+            "vkdnw", "nascli.proxies.vkdnw:VKDNW", False, False,
+            "1 fwd + C input-only bwd (eval mode)",
+            "VKDNW: #param tensors, then entropy of the Fisher spectrum deciles (VKDNW_single)",
+            {
+                "params": Option(int, 128, "first P parameter tensors, one weight each"),
+                "samples": Option(int, 16, "inputs the Fisher averages over (released: 64)"),
+                "input": _INPUT,
+            },
+        ),
+        ProxySpec(
+            "meco", "nascli.proxies.meco:MeCo", True, False, "1 fwd (1 image)",
+            "MeCo: Σ over modules of the min eigenvalue of the channel correlation (1 image)",
+        ),
+        ProxySpec(
+            "swap", "nascli.proxies.swap:SWAP", True, False, "repeats × 1 fwd (16 images)",
+            "SWAP: distinct ReLU patterns over 16 images × exp(−(kParams−μ)²/σ)",
+            {
+                "samples": Option(int, 16, "images per pattern (at most 63)"),
+                "repeats": Option(int, 1, "average over N(0,1) weight draws (released: 32)"),
+                "mu": Option(float, 1500.0, "μ of the size regulariser, thousands of params"),
+                "sigma": Option(float, 1e6, "σ of the size regulariser (μ <= 0: off)"),
+            },
         ),
         ProxySpec(
             "params", "nascli.proxies.params:Params", False, False, "analytic",

@@ -66,3 +66,51 @@ def finite_or_nan(value: float) -> float:
     """``value`` as a float, or ``nan`` when it is not finite (the degenerate-network rule)."""
     value = float(value)
     return value if math.isfinite(value) else math.nan
+
+
+def kaiming_fanin_init(model: nn.Module) -> None:
+    """AZ-NAS / VKDNW ``kaiming_norm_fanin`` init: conv/linear weights N(0, 2/fan_in), zero
+    biases, BatchNorm/GroupNorm affine weight 1 and bias 0 (drawn from torch's global RNG)."""
+    for module in model.modules():
+        if isinstance(module, WEIGHT_LAYERS):
+            nn.init.kaiming_normal_(module.weight, mode="fan_in", nonlinearity="relu")
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, (*BATCHNORMS, nn.GroupNorm)) and module.affine:
+            nn.init.ones_(module.weight)
+            nn.init.zeros_(module.bias)
+
+
+INPUTS = ("gaussian", "data")
+
+
+def proxy_input(batches: Sequence[Batch], resolution: int, seed: int, kind: str) -> torch.Tensor:
+    """The first batch (``kind="data"``) or N(0, 1) noise shaped like it (``"gaussian"``).
+
+    The noise is drawn from its own generator seeded with ``seed``, so it does not depend on
+    how much of torch's global RNG the network build consumed. Without batches the shape is
+    64 × 3 × resolution².
+    """
+    if kind not in INPUTS:
+        raise ConfigError(f"proxy input must be one of {', '.join(INPUTS)}, got {kind!r}")
+    if kind == "data":
+        return first_batch(batches, "input=data")[0]
+    shape = list(batches[0][0].shape) if batches else [64, 3, resolution, resolution]
+    return torch.randn(shape, generator=torch.Generator().manual_seed(seed))
+
+
+def stage_features(model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
+    """Output of every child of ``model.features`` (stem, then each cell or block), in order.
+
+    nascli's networks (NB201 and block networks) keep the body in a ``features``
+    ``nn.Sequential``; these outputs are what AZ-NAS calls the cell features.
+    """
+    body = getattr(model, "features", None)
+    if not isinstance(body, nn.Sequential):
+        raise TypeError(f"{type(model).__name__} has no 'features' nn.Sequential to read")
+    out = []
+    h = x
+    for block in body:
+        h = block(h)
+        out.append(h)
+    return out

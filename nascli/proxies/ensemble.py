@@ -10,16 +10,44 @@ alone. Ties share their average rank (``scipy.stats.rankdata``'s default, as in 
 AZ-NAS notebooks). Nothing here looks at ground truth.
 
 On the command line an ensemble is written with ``+``: ``--proxy zico,naswot+synflow``
-asks for ``zico`` alone and for the ensemble of ``naswot`` and ``synflow``.
+asks for ``zico`` alone and for the ensemble of ``naswot`` and ``synflow``. A name from
+``NAMED_ENSEMBLES`` (``--proxy az-nas``) stands for its fixed membership; inside a ``+``
+list it expands to its members.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from nascli.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class NamedEnsemble:
+    """A fixed membership with a name, and where it comes from."""
+
+    components: tuple[str, ...]
+    description: str
+
+
+NAMED_ENSEMBLES: dict[str, NamedEnsemble] = {
+    "az-nas": NamedEnsemble(
+        ("az-expressivity", "az-progressivity", "az-trainability", "flops"),
+        "AZ-NAS (CVPR 2024) as released: its four scores, complexity = FLOPs",
+    ),
+    "vkdnw-agg": NamedEnsemble(
+        ("vkdnw", "az-expressivity", "az-trainability", "jacov", "flops"),
+        "VKDNW_agg (CVPR 2025) as released: VKDNW, AZ expressivity and trainability, "
+        "JacobCov, FLOPs",
+    ),
+    "nb201-rank": NamedEnsemble(
+        ("vkdnw", "az-expressivity", "az-trainability", "jacov", "flops", "meco", "synflow"),
+        "VKDNW_agg's five + MeCo + SynFlow; extras chosen on CIFAR-100 ρ of one NB201 "
+        "sample, checked on CIFAR-10 and on disjoint cells (docs/proxies.md)",
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -27,10 +55,11 @@ class ProxyItem:
     """One requested result: a single proxy, or an ensemble of several (``a+b+c``)."""
 
     components: tuple[str, ...]
+    label: str | None = field(default=None, compare=False)
 
     @property
     def name(self) -> str:
-        return "+".join(self.components)
+        return self.label or "+".join(self.components)
 
     @property
     def is_ensemble(self) -> bool:
@@ -44,12 +73,18 @@ def parse_proxy_list(text: str) -> list[ProxyItem]:
         part = raw.strip()
         if not part:
             continue
-        names = tuple(n.strip().lower() for n in part.split("+"))
-        if any(not n for n in names):
+        given = tuple(n.strip().lower() for n in part.split("+"))
+        if any(not n for n in given):
             raise ConfigError(f"--proxy: empty name in {part!r}")
+        names = tuple(
+            member
+            for n in given
+            for member in (NAMED_ENSEMBLES[n].components if n in NAMED_ENSEMBLES else (n,))
+        )
         if len(set(names)) != len(names):
             raise ConfigError(f"--proxy: ensemble {part!r} repeats a proxy")
-        item = ProxyItem(names)
+        label = given[0] if len(given) == 1 and given[0] in NAMED_ENSEMBLES else None
+        item = ProxyItem(names, label)
         if item not in items:
             items.append(item)
     if not items:

@@ -1,0 +1,159 @@
+"""AZ-NAS's three network scores: expressivity, progressivity, trainability (Lee & Ham, CVPR 2024).
+
+Follows the authors' released NB201 code (cvlab-yonsei/AZ-NAS, HEAD 5e6683a,
+``NB201/ZeroShotProxy/compute_az_nas_score.py`` with ``NB201/tss_general.ipynb``):
+
+* the network is re-initialised ``kaiming_norm_fanin`` (conv/linear weights N(0, 2/fan_in),
+  zero biases, BatchNorm weight 1 / bias 0) and kept in train mode;
+* the input is one batch of N(0, 1) noise (AZ-NAS is not in the notebook's list of
+  real-input metrics), batch 64 at 32 px in the paper's NB201 runs;
+* the features F_0..F_L are the stem output and every cell output (NB201: 18 maps);
+* **expressivity** Σ_l H(F_l): for each map, the (C × C) covariance of its B·H·W channel
+  vectors (centred, divided by B·H·W), eigenvalues s, p = s/Σs, H = −Σ p·log(p + 1e-8);
+* **progressivity** min_l (H(F_l) − H(F_{l−1}));
+* **trainability**: for each consecutive pair, a Rademacher (±1) gradient g_out at F_l is
+  pulled back to g_in at F_{l−1}; when the resolution halves, g_in is pixel-unshuffled to
+  F_l's size; M = g_inᵀ g_out / (B·H·W) (flattened channel vectors) and, with σ its
+  largest singular value, the pair scores −σ − 1/(σ + 1e-6) + 2; the mean over pairs.
+
+**Complexity**, AZ-NAS's fourth score, is the network's FLOPs (nascli's ``flops`` proxy),
+and the AZ-NAS score of a population is the rank sum Σ log(rank/N) of the four
+(``nascli.proxies.ensemble``; the named ensemble ``az-nas``).
+
+**Where nascli differs.** A pair whose pulled-back gradient equals the one pushed in
+(an identity cell: g_in = g_out) scores −∞ in the released code, which ranks the network
+last on trainability but still ranks it on the other scores. nascli scores such a pair
+``IDENTITY_PAIR`` (−1e12): the same ranking with a finite value, so the network is not a
+failed architecture. The float32 eigenvalues of a covariance can come out slightly
+negative (rounding, large activations); the released code then takes the log of a
+negative probability and stores −∞ for cells that train to 80–86 % on CIFAR-10; nascli
+clamps eigenvalues at 0. The Rademacher draw and the noise come from generators seeded
+with the candidate's seed (the released code uses the global RNG). A map whose
+covariance is zero (a network without a path from the input) has undefined entropy:
+``nan`` (failed), where the released code stores −∞.
+
+The three scores come from one forward and one backward pass, so the three proxies share
+one computation per candidate (the last result is memoised).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from nascli.proxies._common import kaiming_fanin_init, proxy_input, stage_features
+from nascli.proxies.base import Batch, Candidate
+
+ENTROPY_EPS = 1e-8
+IDENTITY_PAIR = -1e12
+
+
+@dataclass(frozen=True)
+class AZScores:
+    expressivity: float
+    progressivity: float
+    trainability: float
+
+
+def feature_entropy(feature: torch.Tensor) -> float:
+    """Entropy of the normalised eigenvalue spectrum of the channel covariance of a map."""
+    b, c, h, w = feature.shape
+    flat = feature.detach().permute(0, 2, 3, 1).reshape(b * h * w, c)
+    flat = flat - flat.mean(dim=0, keepdim=True)
+    sigma = flat.T @ flat / flat.shape[0]
+    s = torch.linalg.eigvalsh(sigma).clamp_min(0.0)  # rounding can make a few negative
+    p = s / s.sum()
+    return float(-(p * torch.log(p + ENTROPY_EPS)).sum())
+
+
+def pair_trainability(f_in: torch.Tensor, f_out: torch.Tensor, generator: torch.Generator) -> float:
+    """−σ − 1/(σ + 1e-6) + 2 for the pulled-back Rademacher gradient between two maps."""
+    g_out = torch.randint(0, 2, f_out.shape, generator=generator).to(f_out.dtype) * 2 - 1
+    (g_in,) = torch.autograd.grad(
+        f_out, f_in, grad_outputs=g_out, retain_graph=True, allow_unused=True
+    )
+    if g_in is None:  # f_out does not depend on f_in
+        g_in = torch.zeros_like(f_in)
+    if g_in.shape == g_out.shape and torch.equal(g_in, g_out):
+        return IDENTITY_PAIR
+    if g_in.shape[2:] != g_out.shape[2:]:
+        g_in = nn.functional.pixel_unshuffle(g_in, g_in.shape[2] // g_out.shape[2])
+    bo, co, ho, wo = g_out.shape
+    rows_out = g_out.permute(0, 2, 3, 1).reshape(bo * ho * wo, co)
+    rows_in = g_in.permute(0, 2, 3, 1).reshape(bo * ho * wo, -1)
+    sigma = float(torch.linalg.svdvals(rows_in.T @ rows_out / (bo * ho * wo)).max())
+    return -sigma - 1.0 / (sigma + 1e-6) + 2.0
+
+
+def az_scores(model: nn.Module, x: torch.Tensor, seed: int = 0) -> AZScores:
+    """Expressivity, progressivity and trainability of ``model`` on input ``x``."""
+    model.train()
+    features = stage_features(model, x)
+    entropies = [feature_entropy(f) for f in features]
+    expressivity = math.fsum(entropies)
+    steps = [b - a for a, b in itertools.pairwise(entropies)]
+    progressivity = min(steps) if all(math.isfinite(d) for d in steps) else math.nan
+    generator = torch.Generator().manual_seed(seed)
+    pairs = [
+        pair_trainability(features[i - 1], features[i], generator)
+        for i in reversed(range(1, len(features)))
+    ]
+    trainability = math.fsum(pairs) / len(pairs)
+    return AZScores(expressivity, progressivity, trainability)
+
+
+_memo: dict[tuple, AZScores] = {}
+
+
+def candidate_scores(candidate: Candidate, batches: Sequence[Batch], inputs: str) -> AZScores:
+    """AZ scores of a candidate (released settings), memoised for the last candidate."""
+    key = (candidate, id(batches[0][0]) if batches else None, inputs)
+    if key not in _memo:
+        model = candidate.build(residual=True)
+        kaiming_fanin_init(model)
+        x = proxy_input(batches, candidate.resolution, candidate.seed, inputs)
+        value = az_scores(model, x, candidate.seed)
+        _memo.clear()
+        _memo[key] = value
+    return _memo[key]
+
+
+class _AZComponent:
+    field: str = ""
+    needs_data = False
+    needs_labels = False
+    cost = "1 fwd+bwd (shared by the three AZ-NAS scores)"
+    batches_needed = 1
+
+    def __init__(self, input: str = "gaussian") -> None:
+        self.input = input
+
+    def score(self, candidate: Candidate, batches: Sequence[Batch]) -> float:
+        value = getattr(candidate_scores(candidate, batches, self.input), self.field)
+        return value if math.isfinite(value) else math.nan
+
+
+class AZExpressivity(_AZComponent):
+    """AZ-NAS expressivity: Σ over cell maps of the channel-covariance spectrum entropy."""
+
+    name = "az-expressivity"
+    field = "expressivity"
+
+
+class AZProgressivity(_AZComponent):
+    """AZ-NAS progressivity: the smallest entropy increase from one cell map to the next."""
+
+    name = "az-progressivity"
+    field = "progressivity"
+
+
+class AZTrainability(_AZComponent):
+    """AZ-NAS trainability: mean over cell pairs of −σ − 1/σ + 2 of the gradient map."""
+
+    name = "az-trainability"
+    field = "trainability"

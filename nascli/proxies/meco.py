@@ -1,0 +1,82 @@
+"""MeCo: minimum eigenvalue of feature-map correlation (Jiang et al., NeurIPS 2023).
+
+Follows the authors' released NB201 script (HamsterMimi/MeCo, HEAD 0d830dd,
+``correlation/NAS_Bench_201.py``, measure ``meco``):
+
+* the network keeps PyTorch's default initialisation (``--init_w_type none``) and its
+  default train mode;
+* the input is a single real training image (``--batch_size 1``);
+* a forward hook on **every** module (containers included) takes the module's output for
+  the first sample, reshaped to (channels, positions); its (channels × channels) Pearson
+  correlation matrix, with nan/inf entries set to 0, contributes its smallest eigenvalue;
+  a module whose output is not a feature map (a vector of logits) gives a matrix of
+  zeros, hence 0;
+* MeCo = Σ over modules of those minimum eigenvalues (non-finite ones dropped).
+
+**Where nascli differs.** The correlation matrix is symmetric, so ``eigvalsh`` replaces
+``eig`` (same eigenvalues, real by construction). The module tree is nascli's, not the
+benchmark's model class: the NB201 network wraps its body in one extra ``nn.Sequential``
+(``features``), whose output is the last cell's, so that map is counted once more than in
+the released code; every other feature map is hooked the same number of times. The image
+is the first image of the first input batch.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from nascli.proxies._common import finite_or_nan, first_batch
+from nascli.proxies.base import Batch, Candidate
+
+
+def min_correlation_eigenvalue(feature: torch.Tensor) -> float:
+    """Smallest eigenvalue of the channel correlation of one sample's output (C, ...)."""
+    rows = feature.detach().reshape(feature.shape[0], -1).double()
+    with warnings.catch_warnings():  # one position: no variance, corrcoef warns and gives nan
+        warnings.simplefilter("ignore", UserWarning)
+        corr = torch.corrcoef(rows)
+    corr = torch.where(torch.isfinite(corr), corr, torch.zeros_like(corr))
+    return float(torch.linalg.eigvalsh(corr)[0])
+
+
+def meco_score(model: nn.Module, x: torch.Tensor) -> float:
+    """Σ over modules of the minimum correlation eigenvalue of their output on ``x[0]``."""
+    values: list[float] = []
+
+    def hook(_module: nn.Module, _inputs: tuple, output: object) -> None:
+        first = output[0] if isinstance(output, (tuple, list)) else output
+        if not isinstance(first, torch.Tensor):
+            return
+        sample = first[0]
+        if sample.dim() == 0:
+            return
+        values.append(min_correlation_eigenvalue(sample))
+
+    handles = [m.register_forward_hook(hook) for m in model.modules()]
+    try:
+        model.train()
+        with torch.no_grad():
+            model(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return math.fsum(v for v in values if math.isfinite(v))
+
+
+class MeCo:
+    """MeCo (see the module docstring)."""
+
+    name = "meco"
+    needs_data = True
+    needs_labels = False
+    cost = "1 fwd (1 image)"
+    batches_needed = 1
+
+    def score(self, candidate: Candidate, batches: Sequence[Batch]) -> float:
+        x, _ = first_batch(batches, self.name)
+        return finite_or_nan(meco_score(candidate.build(residual=True), x[:1]))
