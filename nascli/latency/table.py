@@ -219,11 +219,17 @@ def default_table_path(device: str, space: str, resolution: int) -> Path:
     return latency_tables_dir() / device / f"{space}-{resolution}.json"
 
 
+#: Folders of ``latency_tables/`` that hold other files than tables (device priors).
+NOT_TABLES = frozenset({"priors"})
+
+
 def list_tables(root: Path | None = None) -> list[Path]:
     from nascli.paths import latency_tables_dir
 
     root = root or latency_tables_dir()
-    return sorted(root.glob("*/*.json")) if root.is_dir() else []
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.glob("*/*.json") if p.parent.name not in NOT_TABLES)
 
 
 def diff_tables(a: LatencyTable, b: LatencyTable) -> dict[str, Any]:
