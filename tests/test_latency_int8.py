@@ -84,3 +84,32 @@ def test_int8_network_keeps_float_io(tmp_path: Path) -> None:
     assert session.get_inputs()[0].type == "tensor(float)"
     out = session.run(None, {"input": np.zeros((1, 3, 32, 32), np.float32)})[0]
     assert out.dtype == np.float32
+
+
+def test_identity_folding_lets_every_conv_quantize(tmp_path: Path) -> None:
+    """Exported blocks reach shared (deduplicated) biases through Identity nodes; folded, the
+    graph computes the same and the quantizer turns every Conv into an integer conv."""
+    from nascli.latency.models import fold_initializer_identities
+
+    path = tmp_path / "block.onnx"
+    export_block(KEY, path)
+    model = onnx.load(str(path))
+    identities = sum(n.op_type == "Identity" for n in model.graph.node)
+    assert identities > 0  # the exporter's deduplicated zero biases
+    assert fold_initializer_identities(model) == identities
+    assert not any(n.op_type == "Identity" for n in model.graph.node)
+    folded = tmp_path / "folded.onnx"
+    onnx.save(model, str(folded))
+    x = np.random.default_rng(1).standard_normal((1, 16, 16, 16)).astype(np.float32)
+    np.testing.assert_allclose(
+        _session(folded).run(None, {"input": x})[0],
+        _session(path).run(None, {"input": x})[0],
+        rtol=1e-5,
+        atol=1e-6,
+    )
+    convert_precision(path, "int8-qdq")
+    quantized = onnx.load(str(path))
+    convs = [n for n in quantized.graph.node if n.op_type == "Conv"]
+    # QDQ form: every Conv reads DequantizeLinear'd weights and a quantized bias.
+    producers = {o: n.op_type for n in quantized.graph.node for o in n.output}
+    assert convs and all(producers.get(c.input[2]) == "DequantizeLinear" for c in convs)

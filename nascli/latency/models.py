@@ -90,6 +90,10 @@ def quantize_qdq(path: Path, *, seed: int = 0, samples: int = 4) -> None:
     )
 
     model = onnx.load(str(path))
+    if fold_initializer_identities(model):
+        from nascli.atomic import write_bytes_atomic
+
+        write_bytes_atomic(path, model.SerializeToString())
     graph_input = model.graph.input[0]
     shape = [d.dim_value for d in graph_input.type.tensor_type.shape.dim]
     rng = np.random.default_rng(seed)
@@ -118,6 +122,35 @@ def quantize_qdq(path: Path, *, seed: int = 0, samples: int = 4) -> None:
         from nascli.atomic import write_bytes_atomic
 
         write_bytes_atomic(path, out.read_bytes())
+
+
+def fold_initializer_identities(model) -> int:
+    """Point consumers of ``Identity(initializer)`` at the initializer; drop the Identity.
+
+    The TorchScript exporter stores identical tensors once and reaches the copies through
+    Identity nodes (freshly initialised BatchNorms fold into identical zero conv biases).
+    ORT's quantizer quantizes a Conv only when its bias is an initializer, so without this
+    such convs stay float between a DequantizeLinear and a QuantizeLinear (measured: an int8
+    network 30.5 ms with them, 17.6 ms with every conv a QLinearConv).
+    """
+    graph = model.graph
+    names = {i.name for i in graph.initializer}
+    outputs = {o.name for o in graph.output}
+    folded = {
+        n.output[0]: n.input[0]
+        for n in graph.node
+        if n.op_type == "Identity" and n.input[0] in names and n.output[0] not in outputs
+    }
+    if not folded:
+        return 0
+    keep = [n for n in graph.node if not (n.op_type == "Identity" and n.output[0] in folded)]
+    for node in keep:
+        for i, name in enumerate(node.input):
+            if name in folded:
+                node.input[i] = folded[name]
+    del graph.node[:]
+    graph.node.extend(keep)
+    return len(folded)
 
 
 def strip_qdq_boundary(path: Path) -> bool:
