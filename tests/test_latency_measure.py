@@ -317,3 +317,19 @@ def test_int8_and_fp16_models_run_on_cpu(tmp_path: Path) -> None:
         session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         out = session.run(None, {"input": seeded_input((1, 8, 8, 8), 0)})[0]
         assert out.shape == (1, 16, 8, 8)
+
+
+def test_thread_cpu_clock_only_where_one_thread_does_all_the_work() -> None:
+    """CPU EP at 1 thread and OpenVINO's CPU device at num_of_threads 1 compute on the
+    calling thread; 2 threads or a GPU do not, so the thread clock would under-count."""
+    from nascli.latency.devices import load_device
+    from nascli.latency.profile import check_protocol, runs_on_calling_thread
+    from nascli.latency.timing import TimingProtocol
+
+    assert runs_on_calling_thread(load_device("cpu"))
+    assert runs_on_calling_thread(load_device("openvino-cpu"))
+    assert not runs_on_calling_thread(load_device("cpu-2t"))
+    assert not runs_on_calling_thread(load_device("cuda"))
+    check_protocol(load_device("openvino-cpu"), TimingProtocol(clock="thread_cpu"))
+    with pytest.raises(ConfigError, match="1-thread CPU device"):
+        check_protocol(load_device("cpu-2t"), TimingProtocol(clock="thread_cpu"))

@@ -599,6 +599,7 @@ def tables_calibrate(
     ),
     out: Path = typer.Option(..., "--out", help="Calibrated table to write."),
     device: str = typer.Option("calibrated", "--device-name", help="Name of the target device."),
+    prior: str = typer.Option("auto", help="Device prior: auto, none, or a prior file."),
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Fit per-op-type scales + overhead from K whole networks measured on a new device,
@@ -615,7 +616,9 @@ def tables_calibrate(
     assert measurements is not None
     from nascli.latency.table import LatencyTable
 
-    table, info = calibrate_table(LatencyTable.load(base), read_measurements(measurements), device)
+    table, info = calibrate_table(
+        LatencyTable.load(base), read_measurements(measurements), device, prior
+    )
     table.save(out)
     summary = {k: v for k, v in info.items() if k != "nets"}
     if json_out:
@@ -624,5 +627,6 @@ def tables_calibrate(
     scales = ", ".join(f"{k} ×{v:.3f}" for k, v in info["scales"].items())
     stdout_console.print(
         f"wrote {out} from {len(info['nets'])} networks: {scales}; "
-        f"overhead {info['overhead_ms']:.3f} ms; LOO MAPE {info['loo_mape_pct']} %"
+        f"overhead {info['overhead_ms']:.3f} ms; LOO MAPE {info['loo_mape_pct']} %; "
+        + (f"prior {info['prior']}" if info["prior_used"] else "no device prior used")
     )

@@ -55,7 +55,7 @@ def write_bundle(
         for index, key in enumerate(keys):
             name = f"blocks/{index:05d}.onnx"
             export_block(key, folder / name, batch=device.batch_size, seed=protocol.seed)
-            convert_precision(folder / name, device.precision, seed=protocol.seed)
+            convert_precision(folder / name, device.precision, seed=protocol.seed, block=True)
             models.append(
                 {
                     "key": key.to_str(),

@@ -72,7 +72,13 @@ def time_pass(paths_shapes, device, protocol, rng):
     runners = []
     for path, shape in paths_shapes:
         session = make_session(path, device)
-        x = np.random.default_rng(protocol["seed"]).standard_normal(shape).astype(np.float32)
+        rng_in = np.random.default_rng(protocol["seed"])
+        kind = session.get_inputs()[0].type
+        if kind in ("tensor(uint8)", "tensor(int8)"):  # int8 block without boundary Q/DQ
+            info = np.iinfo(np.uint8 if kind == "tensor(uint8)" else np.int8)
+            x = rng_in.integers(info.min, info.max + 1, size=shape, dtype=info.dtype)
+        else:
+            x = rng_in.standard_normal(shape).astype(np.float32)
         feeds = {session.get_inputs()[0].name: x}
         runners.append((session, feeds))
     samples = [[] for _ in runners]

@@ -127,18 +127,40 @@ def fit_calibration(x, y) -> dict[str, Any]:
 
 
 def calibrate_table(
-    base: LatencyTable, measurements: Sequence[tuple[str, float]], device_name: str
+    base: LatencyTable,
+    measurements: Sequence[tuple[str, float]],
+    device_name: str,
+    prior: str = "none",
 ) -> tuple[LatencyTable, dict[str, Any]]:
-    """A new table: base entries × per-op-type scale, plus the fitted overhead."""
+    """A new table: base entries × per-op-type scale, plus the fitted overhead.
+
+    ``prior`` names a device prior (``nascli.latency.prior.resolve_prior``: ``auto``,
+    ``none`` or a file); with one the scales are its MAP fit, or the free per-op fit where
+    the prior does not fit these networks.
+    """
     import copy
 
     from nascli.arch import resolve_arch
+    from nascli.latency.prior import resolve_prior
+
+    found, prior_path = resolve_prior(base, prior)
 
     sums = GroupSums(base)
     archs = [resolve_arch(ref, base.space) for ref, _ in measurements]
     x = [sums(a) for a in archs]
     y = [v for _, v in measurements]
-    fit = fit_calibration(x, y)
+    if found is not None:
+        from nascli.latency.prior import fit_prior_calibration
+
+        fit = {**fit_prior_calibration(x, y, found), "lambda": None}
+        method = (
+            "device prior (MAP, sigma LOO-chosen)"
+            if fit["method"] == "prior"
+            else "per-op-type NNLS scales (device prior did not fit)"
+        )
+    else:
+        fit = fit_calibration(x, y)
+        method = "per-op-type NNLS scales (ridge to a common scale, LOO-chosen)"
     scales = dict(zip(sums.groups, (float(s) for s in fit["scales"]), strict=True))
     table = LatencyTable(meta=copy.deepcopy(base.meta), entries={})
     offset = float(base.meta.get("entry_offset_ms", 0.0))
@@ -168,15 +190,18 @@ def calibrate_table(
         "scale": 1.0,
         "overhead_ms": round(fit["overhead_ms"], 6),
         "nets": len(y),
-        "method": "per-op-type NNLS scales (ridge to a common scale, LOO-chosen)",
+        "method": method,
     }
     table.meta["calibration"] = {
         "base_device": base.device_name,
         "scales": {k: round(v, 6) for k, v in scales.items()},
         "overhead_ms": round(fit["overhead_ms"], 6),
         "ridge_lambda": fit["lambda"],
+        "prior": prior_path,
+        "prior_used": fit.get("method") == "prior",
+        "prior_sigma": fit.get("sigma"),
         "loo_mape_pct": round(fit["loo_mape"] * 100, 3)
-        if fit["loo_mape"] != float("inf")
+        if fit["loo_mape"] is not None and fit["loo_mape"] != float("inf")
         else None,
         "nets": [{"arch": a.canonical, "latency_ms": v} for a, v in zip(archs, y, strict=True)],
     }

@@ -29,6 +29,7 @@ from nascli.latency.timing import (
     session_runner,
     summarize,
     time_runs,
+    typed_input,
     warm_up,
 )
 from nascli.layers import LayerKey
@@ -79,12 +80,12 @@ def measure_isolated(
                 progress(0, f"export {key.op} {key.cin}>{key.cout} k{key.kernel} {key.h}px")
                 path = Path(tmp) / f"block{start + index}.onnx"
                 export_block(key, path, batch=device.batch_size, seed=protocol.seed)
-                convert_precision(path, device.precision, seed=protocol.seed)
+                convert_precision(path, device.precision, seed=protocol.seed, block=True)
                 session = make_session(device, str(path))
                 sessions.append(session)
                 feeds = {
-                    session.get_inputs()[0].name: seeded_input(
-                        (device.batch_size, key.cin, key.h, key.w), protocol.seed
+                    session.get_inputs()[0].name: typed_input(
+                        session, (device.batch_size, key.cin, key.h, key.w), protocol.seed
                     )
                 }
                 runners.append(session_runner(session, feeds, device.io_binding))

@@ -220,13 +220,19 @@ def default_table_path(device: str, space: str, resolution: int) -> Path:
     return find_table(device, space, resolution) or user_table_path(device, space, resolution)
 
 
+#: Folders of ``latency_tables/`` that hold other files than tables (device priors).
+NOT_TABLES = frozenset({"priors"})
+
+
 def list_tables(root: Path | None = None) -> list[Path]:
     """Tables under ``root``, or every table in the search order (``nascli.paths``)."""
     from nascli.paths import table_files
 
     if root is None:
-        return table_files()
-    return sorted(root.glob("*/*.json")) if root.is_dir() else []
+        return [p for p in table_files() if p.parent.name not in NOT_TABLES]
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.glob("*/*.json") if p.parent.name not in NOT_TABLES)
 
 
 def diff_tables(a: LatencyTable, b: LatencyTable) -> dict[str, Any]:

@@ -153,3 +153,16 @@ def seeded_input(shape: tuple[int, ...], seed: int):
     import numpy as np
 
     return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+def typed_input(session, shape: tuple[int, ...], seed: int):
+    """Seeded input in the session's input type: float32, or uint8/int8 for int8 blocks
+    whose boundary quantization was stripped (``models.strip_qdq_boundary``)."""
+    import numpy as np
+
+    kind = session.get_inputs()[0].type
+    if kind in ("tensor(uint8)", "tensor(int8)"):
+        info = np.iinfo(np.uint8 if kind == "tensor(uint8)" else np.int8)
+        rng = np.random.default_rng(seed)
+        return rng.integers(info.min, info.max + 1, size=shape, dtype=info.dtype)
+    return seeded_input(shape, seed)
