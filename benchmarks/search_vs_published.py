@@ -10,6 +10,10 @@ net, and of the whole run's wall time; writes a PNG of the curves.
 
     python benchmarks/search_vs_published.py [--configs 450m,600m,1g] [--seeds 0,1,2]
         [--algos surrogate,evolution] [--iterations N] [--png search_vs_published.png]
+        [--save curves.json] [--load a.json b.json ...]
+
+``--save`` keeps the curves of a run; ``--load`` reports saved runs together (several runs
+made one after another, e.g. one per algorithm) without searching again.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -161,7 +165,14 @@ def main() -> None:
     parser.add_argument("--algos", default="surrogate,evolution")
     parser.add_argument("--iterations", type=int, default=None, help="default: the config's")
     parser.add_argument("--png", type=Path, default=Path("search_vs_published.png"))
+    parser.add_argument("--save", type=Path, default=None, help="write the curves as JSON")
+    parser.add_argument("--load", type=Path, nargs="+", default=None, help="report saved runs")
     args = parser.parse_args()
+    if args.load:
+        curves = [Curve(**c) for path in args.load for c in json.loads(path.read_text())]
+        report(curves)
+        plot(curves, args.png)
+        return
     curves = []
     for config in args.configs.split(","):
         for algo in args.algos.split(","):
@@ -175,6 +186,8 @@ def main() -> None:
                     flush=True,
                 )
                 curves.append(curve)
+                if args.save:
+                    args.save.write_text(json.dumps([asdict(c) for c in curves]))
     report(curves)
     plot(curves, args.png)
 

@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 from nascli.cli import app
 from nascli.config import load_run_config, resolve_config
 from nascli.errors import ConfigError
-from nascli.search.driver import SearchDriver, storage_url_for
+from nascli.search.driver import SearchDriver
+from nascli.search.storage import storage_url_for
 from tests.conftest import REPO
 
 runner = CliRunner()
@@ -157,7 +158,7 @@ def test_config_yaml_unknown_keys_and_cli_override(tmp_path: Path) -> None:
 def test_threads_option_sets_the_torch_pool() -> None:
     import torch
 
-    from nascli.search.driver import configure_threads
+    from nascli.search.workers import configure_threads
 
     before = torch.get_num_threads()
     try:

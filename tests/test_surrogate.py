@@ -130,7 +130,9 @@ def _search_config(tmp_path, **options):
 
 
 def _run(tmp_path, **options):
-    from nascli.search.driver import SearchDriver, configure_threads, storage_url_for
+    from nascli.search.driver import SearchDriver
+    from nascli.search.storage import storage_url_for
+    from nascli.search.workers import configure_threads
 
     config = _search_config(tmp_path, **options)
     threads = torch.get_num_threads()
@@ -179,7 +181,8 @@ def test_surrogate_search_records_layer_terms_learns_and_replays(tmp_path) -> No
     ],
 )
 def test_surrogate_refuses_what_it_cannot_predict(tmp_path, options, message) -> None:
-    from nascli.search.driver import SearchDriver, storage_url_for
+    from nascli.search.driver import SearchDriver
+    from nascli.search.storage import storage_url_for
 
     config = _search_config(tmp_path, **options)
     with pytest.raises(ConfigError, match=message):

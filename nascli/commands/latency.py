@@ -604,7 +604,8 @@ def tables_calibrate(
 ) -> None:
     """Fit per-op-type scales + overhead from K whole networks measured on a new device,
     or (--measure N) re-anchor a table on this host by timing N networks here."""
-    from nascli.latency.calibrate import calibrate_table, read_measurements
+    from nascli.latency.calibrate import read_measurements
+    from nascli.latency.recalibrate import calibrate_table
 
     if (measure is None) == (measurements is None):
         raise ConfigError("give --measure N (time networks here) or --measurements CSV")

@@ -21,19 +21,16 @@ and a trial killed mid-evaluation is failed by Optuna's heartbeat after ``GRACE_
 
 from __future__ import annotations
 
-import os
 import random
-import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nascli.arch import Arch
 from nascli.budget import Budget, parse_budgets
 from nascli.config import LOW_COST_RESOLUTION, SearchConfig
-from nascli.errors import ConfigError, JobError
+from nascli.errors import ConfigError
+from nascli.search.algorithms import CONSTRAINED_SAMPLERS, make_sampler
 from nascli.search.components import (
     LatencyModel,
     check_proxy_data,
@@ -43,14 +40,13 @@ from nascli.search.components import (
     resolve_proxies,
 )
 from nascli.search.evolution import Evolution, Member, NoFeasibleCandidate, pareto_ranks
+from nascli.search.storage import make_storage
 from nascli.search.study_info import ATTR, set_info, store_arch_params
 from nascli.search.surrogate import TERMS_KEY, LayerwiseProxy, SurrogateProposer
 
 if TYPE_CHECKING:
     import optuna
 
-HEARTBEAT_SECONDS = 5
-GRACE_SECONDS = 20
 MAX_CONSECUTIVE_REJECTS = 2000  # sampler algorithms: rejected trials in a row before giving up
 
 
@@ -435,12 +431,6 @@ def optuna_pruned() -> Exception:
     return optuna.TrialPruned()
 
 
-CONSTRAINED_SAMPLERS = ("tpe", "nsga2")
-"""Samplers that learn from Optuna constraint values; evolution and random never read them
-(the trial's user attributes hold its cost, its latency and, when rejected, the budgets it
-broke, whatever the sampler)."""
-
-
 def _score_of(record: TrialRecord, name: str) -> float | None:
     value = record.info.get("scores", {}).get(name)
     return float(value) if value is not None else None
@@ -448,102 +438,6 @@ def _score_of(record: TrialRecord, name: str) -> float | None:
 
 def _unwrap(values: tuple[float, ...]) -> float | tuple[float, ...]:
     return values[0] if len(values) == 1 else values
-
-
-def fail_stale_running(study: optuna.Study) -> None:
-    """Mark RUNNING trials left by a killed single-machine run as FAIL (re-proposed later).
-
-    Only for the first worker of a local run, before other workers start: a RUNNING trial
-    then can only belong to a dead process. Shared databases rely on heartbeats instead.
-    """
-    import optuna
-
-    storage = study._storage
-    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
-        try:
-            storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
-        except RuntimeError:
-            continue
-
-
-def make_storage(url: str) -> Any:
-    """Optuna RDB storage with heartbeats; an unreachable database is a one-line error."""
-
-    engine_kwargs: dict[str, Any] = {}
-    if url.startswith("sqlite"):
-        engine_kwargs["connect_args"] = {"timeout": 120}
-    try:
-        storage = _open_rdb(url, engine_kwargs)
-        if url.startswith("sqlite"):
-            _sqlite_wal(storage)
-        return storage
-    except ModuleNotFoundError as exc:
-        hint = (
-            ' (pip install "psycopg[binary]", the postgres extra)' if "psycopg" in str(exc) else ""
-        )
-        raise ConfigError(f"storage {redact(url)}: missing driver {exc.name}{hint}") from None
-    except Exception as exc:  # sqlalchemy OperationalError, ArgumentError, ...
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ConfigError(f"cannot open storage {redact(url)}: {message}") from None
-
-
-def _open_rdb(url: str, engine_kwargs: dict[str, Any], attempts: int = 5) -> Any:
-    """RDBStorage, retried when workers starting together race to create the schema."""
-    import optuna
-
-    for attempt in range(attempts):
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                return optuna.storages.RDBStorage(
-                    url,
-                    engine_kwargs=engine_kwargs,
-                    heartbeat_interval=HEARTBEAT_SECONDS,
-                    grace_period=GRACE_SECONDS,
-                )
-        except Exception as exc:
-            text = str(exc).lower()
-            racing = "duplicate" in text or "already exists" in text or "unique" in text
-            if not racing or attempt == attempts - 1:
-                raise
-            time.sleep(0.5 + attempt)
-    raise AssertionError("unreachable")
-
-
-def _sqlite_wal(storage: Any) -> None:
-    """WAL journal + synchronous=NORMAL: a commit survives a killed process (kill -9) without
-    an fsync per write, which made each trial cost ~2.4x more on this VM's disk."""
-    import sqlalchemy
-
-    def on_connect(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-
-    sqlalchemy.event.listen(storage.engine, "connect", on_connect)
-    storage.engine.dispose()  # reconnect so every pooled connection has the pragmas
-
-
-def redact(url: str) -> str:
-    """A storage URL without its password (error messages and summaries)."""
-    import re
-
-    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
-
-
-def make_sampler(config: SearchConfig, n_objectives: int, worker: int) -> Any:
-    import optuna
-
-    seed = config.seed + worker  # workers explore differently; worker 0 replays a 1-worker run
-    if config.algo == "tpe":
-        return optuna.samplers.TPESampler(
-            seed=seed, multivariate=True, constant_liar=config.workers > 1,
-            n_startup_trials=min(10, max(2, config.iterations // 5)),
-        )  # fmt: skip
-    if config.algo == "nsga2":
-        return optuna.samplers.NSGAIISampler(seed=seed, population_size=config.population)
-    return optuna.samplers.RandomSampler(seed=seed)
 
 
 def parse_objectives(config: SearchConfig, devices: list[str]) -> list[ObjectiveSpec]:
@@ -577,64 +471,3 @@ def parse_objectives(config: SearchConfig, devices: list[str]) -> list[Objective
 def proxy_resolution(config: SearchConfig, space: Any) -> int:
     """Proxy-time resolution: the option, else the space's capped at the low-cost 96 px."""
     return config.resolution or min(space.resolution, LOW_COST_RESOLUTION)
-
-
-def configure_threads(workers: int, threads: int | None = None) -> None:
-    """Torch threads of this worker: ``threads`` when given, else the cores shared out.
-
-    Each worker is a process with its own torch pool. On a machine that is busy with
-    other work, one thread per worker is often much faster than several that fight for
-    the same cores (measured: about 5x on a loaded 2-core VM), hence ``--threads``.
-    """
-    import torch
-
-    if threads is not None:
-        torch.set_num_threads(threads)
-        return
-    cores = os.cpu_count() or 1
-    if workers > 1:
-        torch.set_num_threads(max(1, cores // workers))
-
-
-def worker_main(config_data: dict[str, Any], study_name: str, storage_url: str, index: int) -> None:
-    """Entry point of an extra worker process (spawned by ``run_workers``)."""
-    from nascli.config import resolve_config
-
-    config = resolve_config(config_data)
-    configure_threads(config.workers, config.threads)
-    driver = SearchDriver(config, study_name=study_name, storage_url=storage_url, worker=index)
-    study = driver.open_study()
-    driver.run(study, iterations=config.iterations, timeout=config.time_limit)
-
-
-def start_workers(config: SearchConfig, study_name: str, storage_url: str) -> list[Any]:
-    """Start ``workers - 1`` extra processes on this machine (the caller is worker 0)."""
-    import multiprocessing
-
-    context = multiprocessing.get_context("spawn")
-    processes = []
-    for index in range(1, config.workers):
-        process = context.Process(
-            target=worker_main,
-            args=(config.to_dict(), study_name, storage_url, index),
-            daemon=False,
-        )
-        process.start()
-        processes.append(process)
-    return processes
-
-
-def join_workers(processes: list[Any]) -> None:
-    failed = []
-    for process in processes:
-        process.join()
-        if process.exitcode != 0:
-            failed.append(process.exitcode)
-    if failed:
-        raise JobError(f"{len(failed)} search worker(s) failed (exit codes {failed})")
-
-
-def storage_url_for(config: SearchConfig, run_dir: Path) -> str:
-    if config.storage:
-        return config.storage
-    return f"sqlite:///{(run_dir / 'study.db').resolve()}"

@@ -6,6 +6,7 @@ import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,17 @@ from nascli.report import (
     write_csv,
     write_json,
 )
-from nascli.search.driver import SearchDriver, redact
+from nascli.search.driver import SearchDriver
 from nascli.search.evolution import pareto_ranks
+from nascli.search.storage import redact
+
+
+@dataclass
+class SearchResult:
+    summary: dict[str, Any]
+    top: list[Row]
+    baselines: list[Row]
+    run_dir: Path
 
 
 def feasible_rows(driver: SearchDriver, study: Any) -> list[Row]:
@@ -84,7 +94,7 @@ def score_baselines(
     driver: SearchDriver, run_dir: Path, population: list[Row]
 ) -> tuple[list[Row], list[str]]:
     """Baselines scored with the search's exact proxy settings (cached in baselines.json)."""
-    from nascli.search.run import default_baselines, resolve_baselines
+    from nascli.search.baselines import default_baselines, resolve_baselines
 
     notes: list[str] = []
     if driver.config.baselines is None:
@@ -158,7 +168,6 @@ def write_outputs(
     ``summary.json`` (``failed_steps``) and the notes, and ``summary.json`` is always written.
     """
     from nascli.atomic import write_text_atomic
-    from nascli.search.run import SearchResult
 
     config = driver.config
     state = driver.state(study)

@@ -12,32 +12,17 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nascli.arch import Arch
 from nascli.config import SearchConfig, default_out_dir, read_resolved, write_resolved
 from nascli.errors import ConfigError
-from nascli.report import Row
-from nascli.search.driver import (
-    SearchDriver,
-    configure_threads,
-    fail_stale_running,
-    join_workers,
-    redact,
-    start_workers,
-    storage_url_for,
-)
+from nascli.search.baselines import resolve_baselines
+from nascli.search.driver import SearchDriver
+from nascli.search.outputs import SearchResult, write_outputs
+from nascli.search.storage import fail_stale_running, redact, storage_url_for
 from nascli.search.study_info import describe_study
-
-
-@dataclass
-class SearchResult:
-    summary: dict[str, Any]
-    top: list[Row]
-    baselines: list[Row]
-    run_dir: Path
+from nascli.search.workers import configure_threads, join_workers, start_workers
 
 
 def prepare_run_dir(config: SearchConfig, force: bool) -> Path:
@@ -91,19 +76,6 @@ def check_inputs(config: SearchConfig) -> None:
             raise ConfigError(f"{option} {value}: no such file or folder")
 
 
-def resolve_baselines(config: SearchConfig) -> list[tuple[str, Arch]]:
-    """The ``--baseline`` nets as (name, arch), each of the search's space (one-line errors)."""
-    from nascli.arch import resolve_arch
-
-    chosen = []
-    for ref in config.baselines or ():
-        arch = resolve_arch(ref, None if ":" in ref else config.space)
-        if arch.space != config.space:
-            raise ConfigError(f"baseline {ref!r} is of space {arch.space!r}, not {config.space!r}")
-        chosen.append((Path(ref).stem if ref.endswith((".yaml", ".yml")) else ref, arch))
-    return chosen
-
-
 def run_search(
     config: SearchConfig,
     *,
@@ -138,7 +110,6 @@ def run_search(
         if processes:
             join_workers(processes)
     search_seconds = time.perf_counter() - start
-    from nascli.search.outputs import write_outputs
 
     return write_outputs(driver, study, run_dir, search_seconds=search_seconds, start=start)
 
@@ -182,19 +153,3 @@ def calibrated(config: SearchConfig, chatty: bool) -> SearchConfig:
             file=sys.stderr,
         )
     return replace(config, table=str(out), calibrate=0)
-
-
-def default_baselines(driver: SearchDriver) -> list[tuple[str, Arch]]:
-    """Shipped ``configs/archs/*.yaml`` of the search's space that fit every budget."""
-    from nascli.arch import Arch, read_yaml_file
-    from nascli.paths import config_files
-
-    out = []
-    for path in config_files("archs").values():
-        data = read_yaml_file(path)
-        if not isinstance(data, dict) or data.get("space") != driver.space.name:
-            continue
-        arch = Arch.from_dict(data, source=str(path))
-        if driver.constraints.check(arch).feasible:
-            out.append((path.stem, arch))
-    return out
