@@ -40,7 +40,7 @@ RUNS_DIR = Path("runs")
 
 IDENTITY_KEYS = (
     "space", "proxy", "budgets", "table", "algo", "population", "seed", "data",
-    "batch_size", "batches", "resolution", "objectives",
+    "batch_size", "batches", "resolution", "objectives", "augment",
 )  # fmt: skip
 """Options that define *which* search a run is; the others (iterations, time limit, workers,
 storage, output) may change between a run and its resumption."""
@@ -72,6 +72,7 @@ class SearchConfig:
     baselines: tuple[str, ...] | None = None  # None = shipped configs/archs that fit
     top_k: int = DEFAULT_TOP_K
     export_onnx: bool = True
+    augment: bool | None = None  # training views of real data; None = on for gradient proxies
     calibrate: int = 0  # re-anchor the latency table here on N timed networks first (0: no)
 
     def identity(self) -> dict[str, Any]:
@@ -228,6 +229,10 @@ def _coerce(key: str, value: Any) -> Any:
     if key == "export_onnx":
         if not isinstance(value, bool):
             raise ConfigError(f"option 'export_onnx' must be true or false, got {value!r}")
+        return value
+    if key == "augment":
+        if value is not None and not isinstance(value, bool):
+            raise ConfigError(f"option 'augment' must be true, false or null, got {value!r}")
         return value
     if value is not None and not isinstance(value, str | Path):
         raise ConfigError(f"option {key!r} must be a string, got {value!r}")

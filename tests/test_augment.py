@@ -91,3 +91,22 @@ def test_proxies_that_take_loss_gradients_augment_by_default() -> None:
     assert default_augment(make_proxies(["zico"]), None) is True
     assert default_augment(make_proxies(["naswot"]), None) is False
     assert default_augment(make_proxies(["zico"]), False) is False
+
+
+def test_search_augments_real_data_for_zico_and_refuses_identical_batches(tmp_path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from nascli.cli import app
+
+    data = _npz(tmp_path, 8, 32)
+    base = ["search", "--space", "nb201", "--proxy", "zico", "--budget", "120MFLOPs",
+            "--data", str(data), "--batch-size", "8", "--iterations", "2", "--no-onnx",
+            "--threads", "1", "--json"]  # fmt: skip
+    refused = CliRunner().invoke(app, [*base, "--no-augment", "--out", str(tmp_path / "a")])
+    assert refused.exit_code == 2
+    assert "would hold the same 8 images" in refused.output
+    result = CliRunner().invoke(app, [*base, "--out", str(tmp_path / "b")])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["trials"]["done"] == 2

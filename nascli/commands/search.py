@@ -66,6 +66,12 @@ def search_command(
     baseline: list[str] | None = BASELINE_OPTION,
     top_k: int | None = typer.Option(None, "--top-k", help="Rows of top.csv (10)."),
     no_onnx: bool = typer.Option(False, "--no-onnx", help="Do not export best.onnx."),
+    augment: bool | None = typer.Option(
+        None,
+        "--augment/--no-augment",
+        help="Training views of --data images in each batch (default: on for gradient proxies).",
+        show_default=False,
+    ),
     calibrate: int | None = typer.Option(
         None, "--calibrate", help="Re-anchor the latency table on N nets timed here first."
     ),
@@ -89,7 +95,7 @@ def search_command(
         "resolution": resolution, "table": table, "out": str(out) if out else None,
         "storage": storage, "study_name": study_name, "workers": workers, "threads": threads,
         "objectives": objectives, "baselines": baseline or None, "top_k": top_k,
-        "export_onnx": False if no_onnx else None, "calibrate": calibrate,
+        "export_onnx": False if no_onnx else None, "calibrate": calibrate, "augment": augment,
     }  # fmt: skip
     if "budgets" not in yaml_options and not budget:
         from nascli.errors import ConfigError

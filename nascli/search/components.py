@@ -20,14 +20,21 @@ if TYPE_CHECKING:
 
 
 def load_proxy_batches(
-    data: str | None, *, num_classes: int, resolution: int, batch_size: int, batches: int, seed: int
+    data: str | None,
+    *,
+    num_classes: int,
+    resolution: int,
+    batch_size: int,
+    batches: int,
+    seed: int,
+    augment: bool = False,
 ) -> BatchSet:
     """The proxy input (Gaussian when ``data`` is None), loaded once per search/worker."""
     from nascli.data import load_data
 
     return load_data(
         data, num_classes=num_classes, resolution=resolution, batch_size=batch_size,
-        n_batches=batches, seed=seed,
+        n_batches=batches, seed=seed, augment=augment,
     )  # fmt: skip
 
 

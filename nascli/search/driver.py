@@ -30,6 +30,7 @@ from nascli.arch import Arch
 from nascli.budget import Budget, parse_budgets
 from nascli.config import LOW_COST_RESOLUTION, SearchConfig
 from nascli.errors import ConfigError
+from nascli.proxies.runner import default_augment
 from nascli.search.algorithms import CONSTRAINED_SAMPLERS, make_sampler
 from nascli.search.components import (
     LatencyModel,
@@ -189,6 +190,7 @@ class SearchDriver:
         self.data = load_proxy_batches(
             config.data, num_classes=self.space.num_classes, resolution=self.resolution,
             batch_size=config.batch_size, batches=config.batches, seed=config.seed,
+            augment=default_augment(self.proxies, config.augment),
         )  # fmt: skip
         if worker == 0:
             check_proxy_data(self.proxies, self.data)
