@@ -6,11 +6,13 @@ import typer
 
 from nascli import __version__
 from nascli.commands import arch as arch_commands
+from nascli.commands import devices as device_commands
 from nascli.commands import latency as latency_commands
 from nascli.commands import measure as measure_commands
 from nascli.commands import proxies as proxies_commands
 from nascli.commands import search as search_commands
 from nascli.commands import spaces as spaces_commands
+from nascli.commands import tables as table_commands
 from nascli.commands.common import install_warning_format
 
 app = typer.Typer(
@@ -44,8 +46,8 @@ def root(
 app.add_typer(spaces_commands.app, name="spaces")
 app.add_typer(arch_commands.app, name="arch")
 app.command("export")(arch_commands.export_command)
-app.add_typer(latency_commands.devices_app, name="devices")
-app.add_typer(latency_commands.tables_app, name="tables")
+app.add_typer(device_commands.devices_app, name="devices")
+app.add_typer(table_commands.tables_app, name="tables")
 app.command("profile")(latency_commands.profile_command)
 app.command("predict")(latency_commands.predict_command)
 app.command("measure")(measure_commands.measure_command)
