@@ -309,3 +309,13 @@ def test_shipped_search_configs_resolve(path: Path) -> None:
     for member in config.proxy.split("+"):
         get_proxy(member)
     assert parse_budgets(list(config.budgets))
+
+
+def test_ensemble_value_of_one_candidate_by_hand() -> None:
+    """Own (2, 5) among (1, 5), (3, 4): ranks 2 of 3 and 2.5 of 3 (a tie takes the average)."""
+    import math
+
+    from nascli.search.components import ensemble_value
+
+    expected = math.log(2 / 3) + math.log(2.5 / 3)
+    assert ensemble_value([2, 5], [[1, 5], [3, 4]]) == pytest.approx(expected)

@@ -113,16 +113,14 @@ def predict_latency_ms(arch: Arch, predictor: Any) -> float:
 def ensemble_value(own: Sequence[float], population: Sequence[Sequence[float]]) -> float:
     """AZ-NAS rank aggregation of one candidate against the population seen so far.
 
-    Σ_p log(rank_p / N) with ranks ascending (worst = 1) among ``population`` + ``own``;
-    ties take the average rank. The report recomputes it over the final population.
+    ``rank_aggregate`` over ``population`` + ``own``, read off for ``own`` (ties take the
+    average rank). The report recomputes it over the final population.
     """
-    import math
+    from nascli.proxies.ensemble import rank_aggregate
 
-    total = 0.0
-    n = len(population) + 1
-    for p, value in enumerate(own):
-        below = sum(1 for other in population if other[p] < value)
-        equal = sum(1 for other in population if other[p] == value)
-        rank = below + 1 + equal / 2.0
-        total += math.log(rank / n)
-    return total
+    columns = {
+        str(p): [float(row[p]) for row in population] + [float(value)]
+        for p, value in enumerate(own)
+    }
+    value = rank_aggregate(columns)[-1]
+    return float("nan") if value is None else value
