@@ -101,11 +101,6 @@ def profile_command(
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Measure a latency table for a space on a device (resumable), or write a bundle."""
-    _profile(**locals())
-
-
-@handle_errors
-def _profile(**opts: Any) -> None:
     import time
 
     from nascli.arch import resolve_arch
@@ -115,38 +110,38 @@ def _profile(**opts: Any) -> None:
     from nascli.paths import user_table_path
     from nascli.spaces import get_space
 
-    profile = load_device(opts["device"])
-    the_space = get_space(opts["space"])
-    resolution = opts["resolution"] or the_space.resolution
+    profile = load_device(device)
+    the_space = get_space(space)
+    resolution = resolution or the_space.resolution
     protocol = measurement_protocol(
-        opts["runs"],
-        opts["rounds"],
-        opts["passes"],
-        opts["warmup_s"],
-        opts["clock"],
-        opts["statistic"],
-        opts["quick"],
+        runs,
+        rounds,
+        passes,
+        warmup_s,
+        clock,
+        statistic,
+        quick,
     )
-    grid = GridSpec(lattice=opts["lattice"], blocks_per_stage=opts["blocks_per_stage"])
-    if opts["bundle"] is not None:
+    grid = GridSpec(lattice=lattice, blocks_per_stage=blocks_per_stage)
+    if bundle is not None:
         from nascli.latency.bundle import write_bundle
 
         manifest = write_bundle(
             profile,
             the_space.name,
             resolution,
-            opts["bundle"],
+            bundle,
             protocol=protocol,
             grid=grid,
-            fit_nets=opts["fit_nets"],
+            fit_nets=fit_nets,
         )
         result = {
-            "bundle": str(opts["bundle"]),
+            "bundle": str(bundle),
             "models": len(manifest["models"]),
             "networks": len(manifest["networks"]),
             "device": profile.name,
         }
-        if opts["json_out"]:
+        if json_out:
             emit_json(result)
         else:
             stdout_console.print(
@@ -155,10 +150,10 @@ def _profile(**opts: Any) -> None:
                 f"{Path(result['bundle']).name}"
             )
         return
-    out = opts["out"] or user_table_path(profile.name, the_space.name, resolution)
-    extra = [resolve_arch(ref, the_space.name) for ref in opts["arch"]]
+    out = out or user_table_path(profile.name, the_space.name, resolution)
+    extra = [resolve_arch(ref, the_space.name) for ref in arch]
     started = time.perf_counter()
-    with _stages(not opts["json_out"]) as stage:
+    with _stages(not json_out) as stage:
         table = profile_table(
             profile,
             the_space.name,
@@ -166,11 +161,11 @@ def _profile(**opts: Any) -> None:
             Path(out),
             protocol=protocol,
             grid=grid,
-            probes=opts["probes"],
-            fit_nets=opts["fit_nets"],
+            probes=probes,
+            fit_nets=fit_nets,
             extra_archs=extra,
-            resume=not opts["fresh"],
-            method=opts["method"],
+            resume=not fresh,
+            method=method,
             stage=stage,
         )
     result = {
@@ -182,7 +177,7 @@ def _profile(**opts: Any) -> None:
         "seconds": round(time.perf_counter() - started, 1),
         "fit": table.meta.get("fit"),
     }
-    if opts["json_out"]:
+    if json_out:
         emit_json(result)
     else:
         stdout_console.print(
@@ -190,6 +185,9 @@ def _profile(**opts: Any) -> None:
             f"fit {table.meta.get('fit', {}).get('scale')}× + "
             f"{table.meta.get('fit', {}).get('overhead_ms')} ms"
         )
+
+
+profile_command = handle_errors(profile_command)
 
 
 # ------------------------------------------------------------------------- predict
