@@ -215,3 +215,19 @@ def test_a_failing_later_step_loses_no_output(tmp_path: Path) -> None:
     summary = json.loads((run / "summary.json").read_text())
     assert set(summary["failed_steps"]) == {"pareto.png"}
     assert summary["best"]["canonical"] and summary["trials"]["done"] == 6
+
+
+def test_long_jobs_print_plain_stage_lines_without_a_terminal(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from nascli.commands.progress import stages
+
+    with stages(True) as start:
+        report = start("validation networks", 20)
+        for _ in range(20):
+            report(1, "")
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 10 and lines[-1].startswith("validation networks: 20/20")
+    with stages(False) as start:
+        start("quiet", 5)(5, "")
+    assert capsys.readouterr().err == ""
