@@ -208,7 +208,9 @@ class SurrogateProposer:
             raise NoFeasibleCandidate(counts[0], counts[1])
         chosen = self._pool_best(1)[0]
         del self._pool[chosen.canonical]
-        return Proposal(chosen, counts[0], counts[1], "surrogate")
+        # The pool's over-budget mutations were priced, never proposed: a proposal of the
+        # surrogate rejects nothing (the progress line's feasible share stays meaningful).
+        return Proposal(chosen, 0, counts[1], "surrogate")
 
     def _breed(
         self, parents: list[Arch], rng: random.Random, seen: set[str], counts: list[int]
