@@ -8,8 +8,8 @@ option, defaults filled in) is written to ``RUN_DIR/config.yaml``: a run can be 
 directory never mixes two different searches.
 
 The low-cost proxy fidelity lives here, in one place: ZiCo at 96 px, batch 16, 2 batches of
-Gaussian data ranks `mobilenet-imagenet` nets like 224 px × 64 (Kendall 0.98 measured on this
-kind of machine, ``../shared/design.md``) at ~0.56 s per net instead of 11 s.
+Gaussian data, about 15× cheaper per net than the authors' 224 px × 64 setting
+(``benchmarks/zico_fidelity.py`` measures what that costs in ranking).
 """
 
 from __future__ import annotations

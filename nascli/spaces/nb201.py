@@ -4,7 +4,7 @@ Accepts the official string form (``|nor_conv_3x3~0|+|...~0|...~1|+|...|``) and 
 official index 0..15624. The benchmark's order is its generator's: every cell in
 ``CellStructure.gen_all`` order, shuffled with ``random.seed(88)`` (NAS-Bench-201's
 ``generate_meta_info``); we regenerate it instead of shipping the list, and a test
-checks it against the benchmark's table in ``../shared/data``.
+checks it against the benchmark's published table.
 """
 
 from __future__ import annotations
