@@ -15,7 +15,7 @@ as a failure).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -114,3 +114,27 @@ def stage_features(model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
         h = block(h)
         out.append(h)
     return out
+
+
+def forward_with_hooks(
+    model: nn.Module,
+    x: torch.Tensor,
+    modules: Sequence[nn.Module],
+    hook: Callable[..., None],
+    *,
+    pre: bool = False,
+) -> None:
+    """One train-mode forward of ``x`` without autograd, ``hook`` on ``modules``.
+
+    Activation-pattern proxies (NASWOT, MeCo, SWAP) read what flows through chosen modules;
+    the hooks are removed even when the forward fails. ``pre`` hooks see the inputs only.
+    """
+    register = "register_forward_pre_hook" if pre else "register_forward_hook"
+    handles = [getattr(module, register)(hook) for module in modules]
+    try:
+        model.train()
+        with torch.no_grad():
+            model(x)
+    finally:
+        for handle in handles:
+            handle.remove()

@@ -30,7 +30,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from nascli.proxies._common import finite_or_nan, first_batch
+from nascli.proxies._common import finite_or_nan, first_batch, forward_with_hooks
 from nascli.proxies.base import Batch, Candidate
 
 
@@ -57,14 +57,7 @@ def meco_score(model: nn.Module, x: torch.Tensor) -> float:
             return
         values.append(min_correlation_eigenvalue(sample))
 
-    handles = [m.register_forward_hook(hook) for m in model.modules()]
-    try:
-        model.train()
-        with torch.no_grad():
-            model(x)
-    finally:
-        for handle in handles:
-            handle.remove()
+    forward_with_hooks(model, x, list(model.modules()), hook)
     return math.fsum(v for v in values if math.isfinite(v))
 
 

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from nascli.proxies._common import finite_or_nan, first_batch
+from nascli.proxies._common import finite_or_nan, first_batch, forward_with_hooks
 from nascli.proxies.base import Batch, Candidate
 
 RELUS = (nn.ReLU, nn.ReLU6)
@@ -46,14 +46,8 @@ def naswot_kernel(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
         agree_off = units - ones[:, None] - ones[None, :] + agree_on
         kernel.add_((agree_on + agree_off).to(torch.float64))
 
-    handles = [m.register_forward_pre_hook(hook) for m in model.modules() if isinstance(m, RELUS)]
-    try:
-        model.train()
-        with torch.no_grad():
-            model(x)
-    finally:
-        for handle in handles:
-            handle.remove()
+    relus = [m for m in model.modules() if isinstance(m, RELUS)]
+    forward_with_hooks(model, x, relus, hook, pre=True)
     return kernel
 
 

@@ -32,7 +32,13 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from nascli.proxies._common import BATCHNORMS, WEIGHT_LAYERS, finite_or_nan, first_batch
+from nascli.proxies._common import (
+    BATCHNORMS,
+    WEIGHT_LAYERS,
+    finite_or_nan,
+    first_batch,
+    forward_with_hooks,
+)
 from nascli.proxies.base import Batch, Candidate
 
 MAX_SAMPLES = 63
@@ -64,14 +70,8 @@ def activation_patterns(model: nn.Module, x: torch.Tensor) -> int:
             fired = (output.detach().reshape(n, -1) > 0).to(torch.int64)
             codes.append((fired * weights).sum(dim=0))
 
-    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, nn.ReLU)]
-    try:
-        model.train()
-        with torch.no_grad():
-            model(x)
-    finally:
-        for handle in handles:
-            handle.remove()
+    relus = [m for m in model.modules() if isinstance(m, nn.ReLU)]
+    forward_with_hooks(model, x, relus, hook)
     if not codes:
         return 0
     return int(torch.unique(torch.cat(codes)).numel())
