@@ -167,7 +167,7 @@ def test_surrogate_search_records_layer_terms_learns_and_replays(tmp_path) -> No
         assert len(terms) == len(layers)
         # The score is the sum of the recorded terms (layers ZiCo skips are None).
         assert record.values[0] == pytest.approx(sum(t for t in terms if t is not None))
-    assert driver.evolution.model.rows > 0, "the layer-term model was refitted"
+    assert driver.proposer.model.rows > 0, "the layer-term model was refitted"
     _, again = _run(tmp_path / "b")
     assert [r.arch for r in again.trials] == [r.arch for r in state.trials]
 

@@ -194,17 +194,17 @@ class SearchDriver:
         )  # fmt: skip
         if worker == 0:
             check_proxy_data(self.proxies, self.data)
-        self.evolution: Evolution | SurrogateProposer | None = None
+        self.proposer: Evolution | SurrogateProposer | None = None
         self.layerwise: LayerwiseProxy | None = None
         if config.algo == "evolution":
-            self.evolution = Evolution(
+            self.proposer = Evolution(
                 self.space,
                 self.constraints.feasible,
                 population=config.population,
                 seed=config.seed,
             )
         elif config.algo == "surrogate":
-            self.layerwise, self.evolution = self._surrogate(config)
+            self.layerwise, self.proposer = self._surrogate(config)
         self._consecutive_rejects = 0
         self._ever_feasible = False
         self._fresh_records: list[TrialRecord] | None = None  # read by the last callback
@@ -309,14 +309,14 @@ class SearchDriver:
         self._fresh_records = None
         if records is None:
             records = self.records(trial.study)
-        if self.evolution is not None:
+        if self.proposer is not None:
             seen = {r.arch for r in records if r.arch and (r.evaluated or r.state == "RUNNING")}
-            if isinstance(self.evolution, SurrogateProposer):
-                self.evolution.observe(
+            if isinstance(self.proposer, SurrogateProposer):
+                self.proposer.observe(
                     [(r.arch, r.info[TERMS_KEY]) for r in records if r.arch and TERMS_KEY in r.info]
                 )
             try:
-                proposal = self.evolution.propose(trial.number, self._members(records), seen)
+                proposal = self.proposer.propose(trial.number, self._members(records), seen)
             except NoFeasibleCandidate as exc:
                 self._give_up(trial.study, exc.rejected, any(r.evaluated for r in records))
                 raise optuna_pruned() from None
