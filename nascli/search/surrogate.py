@@ -35,6 +35,7 @@ from nascli.layers import LayerKey
 from nascli.search.evolution import Member, NoFeasibleCandidate, Proposal
 from nascli.search.layer_model import LayerTermModel, layer_features, log_numel
 from nascli.search.layer_specs import weight_layers_of
+from nascli.spaces import HasInitial, arch_from_canonical
 
 CHILDREN = 256  # candidates priced per proposal
 POOL = 256  # best predicted, not yet evaluated candidates kept between proposals
@@ -132,8 +133,7 @@ class SurrogateProposer:
         self.prices = KeyPrices()
         self._pool: dict[str, tuple[Arch, float, np.ndarray]] = {}  # canonical -> priced
         self._rows: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # canonical -> fit rows
-        initial = getattr(space, "initial", None)
-        self.initial: Arch | None = initial() if callable(initial) else None
+        self.initial: Arch | None = space.initial() if isinstance(space, HasInitial) else None
 
     # ------------------------------------------------------------------ model
     def observe(self, evaluated: Sequence[tuple[str, Sequence[float | None]]]) -> None:
@@ -141,7 +141,7 @@ class SurrogateProposer:
         for canonical, terms in evaluated:
             if canonical in self._rows:
                 continue
-            layers = self._layers(Arch.from_canonical(canonical))
+            layers = self._layers(arch_from_canonical(canonical))
             if len(layers) != len(terms):
                 continue  # not built from these keys (another resolution or space)
             observed = np.array([math.nan if t is None else float(t) for t in terms])
