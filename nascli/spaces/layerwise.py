@@ -66,6 +66,7 @@ class LayerwiseSpace:
         self.choices = choices
         self.slots = slots
         self._compact = all(len(name) == 1 for name in choices)
+        self._runs = _shape_keeping_runs(stem_width, choices, slots)
         self._layers_cached = lru_cache(maxsize=16384)(self._layers_uncached)
         self._cost_cached = lru_cache(maxsize=16384)(self._cost_uncached)
 
@@ -89,6 +90,23 @@ class LayerwiseSpace:
 
     def make(self, names: tuple[str, ...] | list[str]) -> Arch:
         return Arch(self.name, self._join(names))
+
+    def canonical(self, names: tuple[str, ...] | list[str]) -> Arch:
+        """The network as its canonical code: no-op identities moved to their run's end.
+
+        An identity at a layer that keeps the shape (stride 1, same width in and out)
+        computes nothing, so ``2 0 1`` and ``2 1 0`` in such a run are the same
+        network. NAS-Bench-Macro trained each such class once and names it by this
+        form (its ``canonical_arch``); the search moves return it so that a search
+        never spends an evaluation on a duplicate. ``parse`` keeps a code as written.
+        """
+        out = list(names)
+        for run in self._runs:
+            kept = [out[i] for i in run if self.choices[out[i]].type != "identity"]
+            dropped = [out[i] for i in run if self.choices[out[i]].type == "identity"]
+            for index, name in zip(run, kept + dropped, strict=True):
+                out[index] = name
+        return self.make(out)
 
     def parse(self, body: str) -> Arch:
         arch = Arch(self.name, self._join(self._split(body.strip())))
@@ -131,7 +149,7 @@ class LayerwiseSpace:
 
     # ------------------------------------------------------------------ search moves
     def sample(self, rng: random.Random) -> Arch:
-        return self.make([rng.choice(slot.choices) for slot in self.slots])
+        return self.canonical([rng.choice(slot.choices) for slot in self.slots])
 
     def mutate(self, arch: Arch, rng: random.Random) -> Arch:
         """Change the choice of one or two layers (that have an alternative)."""
@@ -141,10 +159,10 @@ class LayerwiseSpace:
             return arch
         for index in rng.sample(open_slots, min(len(open_slots), rng.choice((1, 2)))):
             names[index] = rng.choice([c for c in self.slots[index].choices if c != names[index]])
-        return self.make(names)
+        return self.canonical(names)
 
     def suggest(self, trial: optuna.Trial) -> Arch:
-        return self.make(
+        return self.canonical(
             [
                 trial.suggest_categorical(f"layer{i}", list(slot.choices))
                 for i, slot in enumerate(self.slots)
@@ -266,3 +284,26 @@ class LayerwiseSpace:
             ],
             "size": size,
         }  # fmt: skip
+
+
+def _shape_keeping_runs(
+    stem_width: int, choices: dict[str, Choice], slots: tuple[LayerSlot, ...]
+) -> tuple[tuple[int, ...], ...]:
+    """Maximal runs of consecutive layers at which an identity choice is a no-op.
+
+    A layer keeps the shape when its stride is 1 and its width equals the previous
+    layer's. Runs whose layers offer different choices are left out: moving a choice
+    between them could make an invalid code.
+    """
+    runs: list[list[int]] = []
+    width = stem_width
+    for index, slot in enumerate(slots):
+        keeps = slot.stride == 1 and slot.width == width
+        has_identity = any(choices[name].type == "identity" for name in slot.choices)
+        if keeps and has_identity:
+            if runs and runs[-1][-1] == index - 1 and slots[runs[-1][-1]].choices == slot.choices:
+                runs[-1].append(index)
+            else:
+                runs.append([index])
+        width = slot.width
+    return tuple(tuple(run) for run in runs if len(run) > 1)
