@@ -302,11 +302,13 @@ def test_shipped_search_configs_resolve(path: Path) -> None:
     """Every shipped run config names a real space, proxy (or ensemble), algorithm and budgets."""
     from nascli.budget import parse_budgets
     from nascli.proxies import get_proxy
+    from nascli.proxies.ensemble import parse_proxy_list
     from nascli.spaces import get_space
 
     config = resolve_config(load_run_config(path))
     get_space(config.space)
-    for member in config.proxy.split("+"):
+    (item,) = parse_proxy_list(config.proxy)  # a named ensemble expands to its members
+    for member in item.components:
         get_proxy(member)
     assert parse_budgets(list(config.budgets))
 

@@ -47,6 +47,11 @@ NAMED_ENSEMBLES: dict[str, NamedEnsemble] = {
         "VKDNW_agg's five + MeCo + SynFlow; extras chosen on CIFAR-100 ρ of one NB201 "
         "sample, checked on CIFAR-10 and on disjoint cells (docs/proxies.md)",
     ),
+    "macro-rank": NamedEnsemble(
+        ("naswot", "synflow", "jacov"),
+        "NASWOT + SynFlow + JacobCov; chosen on a 200-net NAS-Bench-Macro sample among rank "
+        "sums of ≤ 3 proxies costing ≤ ZiCo, checked on the other nets (docs/proxies.md)",
+    ),
 }
 
 

@@ -1,0 +1,127 @@
+"""A shipped search config on a tabular benchmark: accuracy of the net each seed returns.
+
+Runs ``nascli search --config CONFIG`` exactly as a user would (one process per seed,
+one torch thread each, CIFAR-10 test images as data), reads each run's best
+architecture from its ``--json`` output, and only after every search finished looks up
+the accuracy of those architectures in the benchmark's table. Beside them, from the
+same table: the space's best, its 99th percentile, and the reference "best of N random
+nets picked by FLOPs" (N = the search's evaluations, the same seeds).
+
+    python benchmarks/search_tabular.py --config configs/searches/nas-bench-macro.yaml
+    python benchmarks/search_tabular.py --config configs/searches/nb201-cifar10.yaml
+
+Tables: NAS-Bench-Macro (``mean_acc`` of the canonical rows) and NB201 (CIFAR-10 test
+accuracy), read from ``../shared/data``; the script stops with a message without them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import csv
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+TABLES = {
+    "nas-bench-macro": (SHARED / "nas_bench_macro_cifar10.csv", "mean_acc"),
+    "nb201": (SHARED / "nb201_accuracy.csv", "test_acc_cifar10"),
+}
+
+
+def run_search(config: Path, seed: int, evals: int, data: str, extra: list[str]) -> dict:
+    """One ``nascli search`` run; its JSON summary."""
+    with tempfile.TemporaryDirectory() as folder:
+        command = [
+            sys.executable, "-m", "nascli", "search", "--config", str(config), "--seed", str(seed),
+            "--iterations", str(evals), "--out", folder, "--data", data, "--quiet", "--json",
+            "--threads", "1", *extra,
+        ]  # fmt: skip
+        env = {**os.environ, "OMP_NUM_THREADS": "1"}
+        done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+        if done.returncode != 0:
+            raise SystemExit(f"seed {seed}: nascli search failed:\n{done.stderr[-2000:]}")
+        return json.loads(done.stdout)
+
+
+def accuracy_table(space_name: str) -> tuple[dict[str, float], list[float]]:
+    """Architecture string → accuracy for every code, and the accuracies of distinct nets.
+
+    NAS-Bench-Macro lists 6,561 codes but trained 3,969 distinct networks (its
+    ``is_canonical`` rows); percentiles are taken over those.
+    """
+    from nascli.spaces import get_space
+
+    path, column = TABLES[space_name]
+    space = get_space(space_name)
+    with path.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    if space_name == "nb201":
+        lookup = {space.from_index(int(r["index"])).canonical: float(r[column]) for r in rows}
+        return lookup, list(lookup.values())
+    lookup = {space.parse(r["arch"]).canonical: float(r[column]) for r in rows}
+    return lookup, [float(r[column]) for r in rows if r["is_canonical"] == "1"]
+
+
+def flops_pick(space_name: str, accuracy: dict[str, float], count: int, seed: int) -> float:
+    """Accuracy of the highest-MACs net among ``count`` uniform random nets of the space."""
+    from nascli.spaces import get_space
+
+    space = get_space(space_name)
+    rng = random.Random(seed)
+    picks = [space.sample(rng) for _ in range(count)]
+    return accuracy[max(picks, key=lambda arch: space.cost(arch).macs).canonical]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--config", type=Path, required=True)
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--evals", type=int, default=100)
+    parser.add_argument("--jobs", type=int, default=2, help="searches run at once")
+    parser.add_argument("--data", default=str(SHARED / "cifar10_test_1000.npz"))
+    parser.add_argument("extra", nargs="*", help="more nascli search options, after --")
+    args = parser.parse_args()
+    import yaml
+
+    space_name = yaml.safe_load(args.config.read_text())["space"]
+    if space_name not in TABLES:
+        raise SystemExit(f"no accuracy table for space {space_name!r}")
+    path, _ = TABLES[space_name]
+    if not path.exists() or not Path(args.data).exists():
+        raise SystemExit(f"{path} or {args.data} missing: the benchmark needs ../shared/data")
+    start = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        futures = {
+            seed: pool.submit(run_search, args.config, seed, args.evals, args.data, args.extra)
+            for seed in range(args.seeds)
+        }
+        runs = {seed: future.result() for seed, future in futures.items()}
+    wall = time.perf_counter() - start
+    accuracy, distinct = accuracy_table(space_name)  # read only now: the searches never saw it
+    found = [accuracy[runs[s]["best"]["canonical"]] for s in range(args.seeds)]
+    reference = [flops_pick(space_name, accuracy, args.evals, s) for s in range(args.seeds)]
+    values = sorted(distinct)
+    print(f"config {args.config}, {args.evals} evaluations, seeds 0..{args.seeds - 1}, "
+          f"data {args.data}, {wall:.0f} s wall ({args.jobs} searches at once)")  # fmt: skip
+    for seed in range(args.seeds):
+        run, trials = runs[seed], runs[seed]["trials"]
+        print(f"  seed {seed}: {run['best']['canonical']}  {found[seed]:.2f} %  ({trials['done']} "
+              f"trials, {trials['cached']} cached, {run['search_seconds']:.0f} s)")  # fmt: skip
+    print(f"found: median {statistics.median(found):.2f} %, mean {statistics.mean(found):.2f} %, "
+          f"min {min(found):.2f}, max {max(found):.2f}")  # fmt: skip
+    print(f"best of {args.evals} random nets by MACs: median {statistics.median(reference):.2f} %, "
+          f"mean {statistics.mean(reference):.2f} %")  # fmt: skip
+    print(f"space: best {values[-1]:.2f} %, 99th percentile "
+          f"{values[int(0.99 * (len(values) - 1))]:.2f} %, {len(values)} networks")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
