@@ -25,7 +25,7 @@ from nascli.errors import ConfigError
 
 # ---------------------------------------------------------------- defaults (one place)
 DEFAULT_SPACE = "mobilenet-imagenet"
-DEFAULT_PROXY = "zico"
+DEFAULT_PROXY = "zico"  # where the space names no recommended proxy
 DEFAULT_ALGO = "auto"  # surrogate where it applies (ZiCo on a macro space), else evolution
 ALGOS = ("auto", "surrogate", "evolution", "tpe", "nsga2", "random")
 LAYERWISE_PROXIES = ("zico",)  # proxies that report per-layer terms (--algo surrogate)
@@ -171,11 +171,23 @@ def resolve_config(
     values: dict[str, Any] = {}
     for key, value in merged.items():
         values[key] = _coerce(key, value)
+    if "proxy" not in values:
+        values["proxy"] = space_default_proxy(values.get("space", DEFAULT_SPACE))
     config = SearchConfig(**values)
     _validate(config)
     if config.algo == "auto":
         config = replace(config, algo=auto_algo(config))
     return config
+
+
+def space_default_proxy(space_name: str) -> str:
+    """The space's recommended proxy (its file's ``proxy`` key), else ZiCo."""
+    from nascli.spaces import get_space
+
+    try:
+        return get_space(space_name).recommended_proxy or DEFAULT_PROXY
+    except ConfigError:
+        return DEFAULT_PROXY  # the driver reports the unknown space
 
 
 def auto_algo(config: SearchConfig) -> str:

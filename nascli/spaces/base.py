@@ -33,6 +33,7 @@ class SearchSpace(Protocol):
     resolution: int
     num_classes: int
     description: str
+    recommended_proxy: str | None  # what a search uses here without --proxy (None: ZiCo)
 
     def sample(self, rng: random.Random) -> Arch:
         """A random valid architecture."""

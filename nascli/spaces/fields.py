@@ -100,3 +100,18 @@ def space_name(raw: Any, source: str) -> str:
     if not re.fullmatch(r"[a-z0-9][a-z0-9_.-]*", name) or name in RESERVED_NAMES:
         raise ConfigError(f"{source}: invalid space name {name!r} (lowercase, digits, -_.)")
     return name
+
+
+def recommended_proxy(data: dict[str, Any], source: str) -> str | None:
+    """A space file's ``proxy``: what ``nascli search`` uses there when no --proxy is given.
+
+    A space carries its own because how well a proxy ranks depends on the space (docs/
+    proxies.md); the name (a proxy, an ``a+b`` rank sum or a named ensemble) is checked
+    when a search resolves it.
+    """
+    if "proxy" not in data:
+        return None
+    name = expect(data["proxy"], str, "proxy", source).strip().lower()
+    if not name:
+        raise ConfigError(f"{source}: proxy must name a proxy or ensemble")
+    return name

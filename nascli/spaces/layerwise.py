@@ -53,8 +53,10 @@ class LayerwiseSpace:
         head_width: int,
         choices: dict[str, Choice],
         slots: tuple[LayerSlot, ...],
+        recommended_proxy: str | None = None,
     ) -> None:
         self.name = name
+        self.recommended_proxy = recommended_proxy
         self.description = description
         self.resolution = resolution
         self.num_classes = num_classes
@@ -272,6 +274,7 @@ class LayerwiseSpace:
             "name": self.name,
             "family": self.family,
             "description": self.description,
+            "proxy": self.recommended_proxy,
             "resolution": self.resolution,
             "num_classes": self.num_classes,
             "stem": {"kernel": self.stem_kernel, "stride": self.stem_stride,

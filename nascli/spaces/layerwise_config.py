@@ -27,7 +27,13 @@ from typing import Any
 
 from nascli.errors import ConfigError
 from nascli.spaces.blocks.registry import BLOCK_TYPES
-from nascli.spaces.fields import check_keys, expect, expect_int, space_name
+from nascli.spaces.fields import (
+    check_keys,
+    expect,
+    expect_int,
+    recommended_proxy,
+    space_name,
+)
 
 _NAME_RE = re.compile(r"[A-Za-z0-9_.]+")
 
@@ -57,7 +63,7 @@ def layerwise_space_kwargs(data: Any, source: str) -> dict[str, Any]:
     """The keyword arguments of ``LayerwiseSpace`` from a space file's mapping."""
     data = expect(data, dict, "space file", source)
     allowed = {"name", "family", "description", "resolution", "num_classes", "in_channels",
-               "stem", "head", "choices", "stages"}  # fmt: skip
+               "stem", "head", "choices", "stages", "proxy"}  # fmt: skip
     check_keys(data, allowed, "the space file", source)
     for key in ("name", "resolution", "num_classes", "stem", "head", "choices", "stages"):
         if key not in data:
@@ -80,6 +86,7 @@ def layerwise_space_kwargs(data: Any, source: str) -> dict[str, Any]:
         "head_width": expect_int(head.get("width"), "head.width", source),
         "choices": choices,
         "slots": slots,
+        "recommended_proxy": recommended_proxy(data, source),
     }
 
 

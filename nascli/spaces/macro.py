@@ -88,8 +88,10 @@ class MacroSpace:
         template: tuple[StageTemplate, ...],
         layer_rule: str,
         initial: dict[str, Any] | None,
+        recommended_proxy: str | None = None,
     ) -> None:
         self.name = name
+        self.recommended_proxy = recommended_proxy
         self.description = description
         self.resolution = resolution
         self.num_classes = num_classes
@@ -401,6 +403,7 @@ class MacroSpace:
             "name": self.name,
             "family": self.family,
             "description": self.description,
+            "proxy": self.recommended_proxy,
             "resolution": self.resolution,
             "num_classes": self.num_classes,
             "stem": {

@@ -16,6 +16,7 @@ from nascli.spaces.fields import (
     expect_int,
     int_choices,
     narrow,
+    recommended_proxy,
     space_name,
 )
 from nascli.spaces.macro_genome import StageTemplate
@@ -27,7 +28,7 @@ def macro_space_kwargs(data: Any, source: str) -> dict[str, Any]:
         raise ConfigError(f"{source}: a space file must be a mapping")
     allowed = {
         "name", "family", "description", "resolution", "num_classes", "in_channels",
-        "stem", "head", "blocks", "stages", "initial", "max_blocks", "layer_rule",
+        "stem", "head", "blocks", "stages", "initial", "max_blocks", "layer_rule", "proxy",
     }  # fmt: skip
     unknown = sorted(set(data) - allowed)
     if unknown:
@@ -115,4 +116,5 @@ def macro_space_kwargs(data: Any, source: str) -> dict[str, Any]:
         template=tuple(template),
         layer_rule=layer_rule,
         initial=initial,
+        recommended_proxy=recommended_proxy(data, source),
     )

@@ -101,6 +101,8 @@ class NB201Space:
     def __init__(self, channels: int = 16, cells_per_stage: int = 5, num_classes: int = 10) -> None:
         self.name = "nb201"
         self.description = "NAS-Bench-201 cell space (5 ops, 6 edges, 15,625 cells), CIFAR 32x32"
+        # The proxy that ranked NB201 cells best against training (docs/proxies.md).
+        self.recommended_proxy: str | None = "nb201-rank"
         self.resolution = 32
         self.channels = channels
         self.cells_per_stage = cells_per_stage
@@ -272,6 +274,7 @@ class NB201Space:
             "name": self.name,
             "family": self.family,
             "description": self.description,
+            "proxy": self.recommended_proxy,
             "resolution": self.resolution,
             "num_classes": self.num_classes,
             "channels": self.channels,
