@@ -26,6 +26,7 @@ import argparse
 import hashlib
 import itertools
 import os
+import random
 import sys
 import time
 from pathlib import Path
@@ -44,12 +45,16 @@ def _fmt(value: float | None) -> str:
 
 
 def score(truth, items, common: dict, claims: Path, progress) -> None:
-    """Score ``truth`` net by net, claiming each net so several workers share the work."""
+    """Score ``truth`` net by net in a seeded random order, claiming each net so several
+    workers share the work; a report made before the end covers a random subset."""
     from nascli.bench import GroundTruth, cached_subset, run_bench
 
     claims.mkdir(parents=True, exist_ok=True)
     tag = ",".join(sorted(i.name for i in items))
-    for arch, target in zip(truth.archs, truth.targets, strict=True):
+    order = list(range(len(truth.archs)))
+    random.Random(0).shuffle(order)  # the nets scored so far are a random sample of truth
+    for index in order:
+        arch, target = truth.archs[index], truth.targets[index]
         one = GroundTruth([arch], [target], truth.column)
         if cached_subset(one, items, **common).archs:
             continue
@@ -63,13 +68,33 @@ def score(truth, items, common: dict, claims: Path, progress) -> None:
 
 
 def rows_on(truth, items, common: dict) -> dict:
-    """Bench rows of ``items`` on the nets of ``truth`` already scored for every item."""
+    """Bench rows of ``items`` on the nets of ``truth`` already scored for every item, each
+    with the scored nets (``row.scores`` follows their order)."""
     from nascli.bench import cached_subset, run_bench
 
     scored = cached_subset(truth, items, **common)
     if len(scored.archs) < 3:
         return {}
-    return {r.name: (r, len(scored.archs)) for r in run_bench(scored, items, **common).rows}
+    return {r.name: (r, scored) for r in run_bench(scored, items, **common).rows}
+
+
+def within_bands(row, scored, bands: int) -> float | None:
+    """Mean Spearman ρ inside ``bands`` equal groups of nets by MACs: how well the proxy
+    ranks nets a MACs budget cannot tell apart (what a budgeted search relies on)."""
+    from nascli.bench import correlations
+    from nascli.spaces import get_space
+
+    space = get_space("nas-bench-macro")
+    order = sorted(range(len(scored.archs)), key=lambda i: space.cost(scored.archs[i]).macs)
+    size = len(order) // bands
+    if size < 5:
+        return None
+    rhos = []
+    for b in range(bands):
+        group = order[b * size : (b + 1) * size]
+        _, rho, _ = correlations([row.scores[i] for i in group], [scored.targets[i] for i in group])
+        rhos.append(rho if rho is not None else 0.0)
+    return sum(rhos) / len(rhos)
 
 
 def main() -> int:
@@ -131,18 +156,21 @@ def main() -> int:
     if not on_a:
         print("nothing scored yet: run with --worker first")
         return 1
-    n_a = next(iter(on_a.values()))[1]
+    n_a = len(next(iter(on_a.values()))[1].archs)
     zico = on_a["zico"][0].seconds_per_arch if "zico" in on_a else None
     print(f"NAS-Bench-Macro, target mean_acc: sample A {n_a} of {len(sample_a.archs)} nets "
           f"(seed {args.seed}); CIFAR-10 images {args.batch_size} × 2 at 32 px, "
           f"{args.threads} thread(s)\n")  # fmt: skip
-    print("| proxy | ρ on A | τ on A | s / net | × ZiCo |\n| --- | --- | --- | --- | --- |")
+    print("| proxy | ρ on A | τ on A | ρ within MACs fifths of A | s / net | × ZiCo |\n"
+          "| --- | --- | --- | --- | --- | --- |")  # fmt: skip
     cost_of = {name: (r.seconds_per_arch or 0.0) for name, (r, _) in on_a.items()}
     ranked = sorted(on_a.values(), key=lambda v: -(v[0].spearman or -9))
-    for row, _ in ranked:
+    for row, scored in ranked:
         cost = _cost([row.name], cost_of)
         ratio = f"{cost / zico:.2f}" if zico else "—"
-        print(f"| {row.name} | {_fmt(row.spearman)} | {_fmt(row.kendall)} | {cost:.3f} | {ratio} |")
+        band = _fmt(within_bands(row, scored, 5))
+        print(f"| {row.name} | {_fmt(row.spearman)} | {_fmt(row.kendall)} | {band} | "
+              f"{cost:.3f} | {ratio} |")  # fmt: skip
 
     limit = args.max_cost * zico if zico else float("inf")
     names = [n for n in cost_of if _cost([n], cost_of) <= limit]
@@ -166,8 +194,8 @@ def main() -> int:
     report = [*full, *parse_proxy_list(args.named)]
     if chosen:
         report.append(ProxyItem(tuple(chosen.split("+"))))
-    print("\n| proxy | ρ on A | ρ on the rest (n) | ρ on all canonical nets (n) |")
-    print("| --- | --- | --- | --- |")
+    print("\n| proxy | ρ on A | ρ on the rest (n) | ρ on all canonical nets (n) | "
+          "ρ within MACs tenths of all |\n| --- | --- | --- | --- | --- |")  # fmt: skip
     for item in report:
         a = rows_on(sample_a, [item], common)
         b = rows_on(sample_b, [item], common)
@@ -176,8 +204,9 @@ def main() -> int:
             continue
         ra, rb, re = (v.get(item.name) for v in (a, b, every))
         print(f"| {item.name} | {_fmt(ra[0].spearman) if ra else '—'} | "
-              f"{_fmt(rb[0].spearman) + f' ({rb[1]})' if rb else '—'} | "
-              f"{_fmt(re[0].spearman)} ({re[1]}) |")  # fmt: skip
+              f"{_fmt(rb[0].spearman) + f' ({len(rb[1].archs)})' if rb else '—'} | "
+              f"{_fmt(re[0].spearman)} ({len(re[1].archs)}) | "
+              f"{_fmt(within_bands(re[0], re[1], 10))} |")  # fmt: skip
     print(f"\ntotal wall time {time.perf_counter() - started:.0f} s")
     return 0
 
