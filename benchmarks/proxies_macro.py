@@ -184,10 +184,13 @@ def main() -> int:
     best = sorted(ensembles.values(), key=lambda v: -(v[0].spearman or -9))[: args.top]
     print(f"\nproxies and rank sums of ≤ {args.max_members}, costing ≤ {args.max_cost:g} × ZiCo, "
           f"best {args.top} by ρ on A:\n")  # fmt: skip
-    print("| ensemble | ρ on A | τ on A | s / net |\n| --- | --- | --- | --- |")
-    for row, _ in best:
+    print("| proxy or rank sum | ρ on A | τ on A | ρ within MACs fifths of A | s / net |\n"
+          "| --- | --- | --- | --- | --- |")  # fmt: skip
+    for row, scored in best:
         cost = _cost(row.name.split("+"), cost_of)
-        print(f"| {row.name} | {_fmt(row.spearman)} | {_fmt(row.kendall)} | {cost:.3f} |")
+        band = _fmt(within_bands(row, scored, 5))
+        print(f"| {row.name} | {_fmt(row.spearman)} | {_fmt(row.kendall)} | {band} | "
+              f"{cost:.3f} |")  # fmt: skip
     chosen = best[0][0].name if best else None
     print(f"\nchosen on A: {chosen}")
 
