@@ -4,8 +4,9 @@ Runs ``nascli search --config CONFIG`` exactly as a user would (one process per 
 one torch thread each, CIFAR-10 test images as data), reads each run's best
 architecture from its ``--json`` output, and only after every search finished looks up
 the accuracy of those architectures in the benchmark's table. Beside them, from the
-same table: the space's best, its 99th percentile, and the reference "best of N random
-nets picked by FLOPs" (N = the search's evaluations, the same seeds).
+same table, among the nets within the run's MACs and params budgets: the best, the 99th
+percentile, and the reference "best of N random nets picked by MACs" (N = the search's
+evaluations, the same seeds).
 
     python benchmarks/search_tabular.py --config configs/searches/nas-bench-macro.yaml
     python benchmarks/search_tabular.py --config configs/searches/nb201-cifar10.yaml
@@ -28,6 +29,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 TABLES = {
@@ -51,7 +53,7 @@ def run_search(config: Path, seed: int, evals: int, data: str, extra: list[str])
         return json.loads(done.stdout)
 
 
-def accuracy_table(space_name: str) -> tuple[dict[str, float], list[float]]:
+def accuracy_table(space_name: str) -> tuple[dict[str, float], list[tuple[Any, float]]]:
     """Architecture string → accuracy for every code, and the accuracies of distinct nets.
 
     NAS-Bench-Macro lists 6,561 codes but trained 3,969 distinct networks (its
@@ -64,19 +66,42 @@ def accuracy_table(space_name: str) -> tuple[dict[str, float], list[float]]:
     with path.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     if space_name == "nb201":
-        lookup = {space.from_index(int(r["index"])).canonical: float(r[column]) for r in rows}
-        return lookup, list(lookup.values())
-    lookup = {space.parse(r["arch"]).canonical: float(r[column]) for r in rows}
-    return lookup, [float(r[column]) for r in rows if r["is_canonical"] == "1"]
+        archs = [space.from_index(int(r["index"])) for r in rows]
+    else:
+        archs = [space.parse(r["arch"]) for r in rows]
+    lookup = {a.canonical: float(r[column]) for a, r in zip(archs, rows, strict=True)}
+    distinct = [
+        (a, float(r[column]))
+        for a, r in zip(archs, rows, strict=True)
+        if r.get("is_canonical", "1") == "1"
+    ]
+    return lookup, distinct
 
 
-def flops_pick(space_name: str, accuracy: dict[str, float], count: int, seed: int) -> float:
-    """Accuracy of the highest-MACs net among ``count`` uniform random nets of the space."""
+def within(budgets: list[dict]):
+    """A test of an architecture against the run's MACs and params budgets (as its summary
+    lists them); other kinds of budget are not applied to the reference figures."""
+    limits = {b["kind"]: b["limit"] for b in budgets if b["kind"] in ("macs", "params")}
+
+    def test(cost) -> bool:
+        return cost.macs <= limits.get("macs", float("inf")) and cost.params <= limits.get(
+            "params", float("inf")
+        )
+
+    return test
+
+
+def flops_pick(space_name: str, accuracy: dict[str, float], count: int, seed: int, fits) -> float:
+    """Accuracy of the highest-MACs net among ``count`` uniform random nets within budget."""
     from nascli.spaces import get_space
 
     space = get_space(space_name)
     rng = random.Random(seed)
-    picks = [space.sample(rng) for _ in range(count)]
+    picks: list = []
+    while len(picks) < count:
+        arch = space.sample(rng)
+        if fits(space.cost(arch)):
+            picks.append(arch)
     return accuracy[max(picks, key=lambda arch: space.cost(arch).macs).canonical]
 
 
@@ -107,8 +132,12 @@ def main() -> None:
     wall = time.perf_counter() - start
     accuracy, distinct = accuracy_table(space_name)  # read only now: the searches never saw it
     found = [accuracy[runs[s]["best"]["canonical"]] for s in range(args.seeds)]
-    reference = [flops_pick(space_name, accuracy, args.evals, s) for s in range(args.seeds)]
-    values = sorted(distinct)
+    from nascli.spaces import get_space
+
+    fits = within(runs[0]["budgets"])
+    space = get_space(space_name)
+    reference = [flops_pick(space_name, accuracy, args.evals, s, fits) for s in range(args.seeds)]
+    values = sorted(acc for arch, acc in distinct if fits(space.cost(arch)))
     print(f"config {args.config}, {args.evals} evaluations, seeds 0..{args.seeds - 1}, "
           f"data {args.data}, {wall:.0f} s wall ({args.jobs} searches at once)")  # fmt: skip
     for seed in range(args.seeds):
@@ -119,7 +148,8 @@ def main() -> None:
           f"min {min(found):.2f}, max {max(found):.2f}")  # fmt: skip
     print(f"best of {args.evals} random nets by MACs: median {statistics.median(reference):.2f} %, "
           f"mean {statistics.mean(reference):.2f} %")  # fmt: skip
-    print(f"space: best {values[-1]:.2f} %, 99th percentile "
+    budgets = ", ".join(b["text"] for b in runs[0]["budgets"])
+    print(f"space within {budgets}: best {values[-1]:.2f} %, 99th percentile "
           f"{values[int(0.99 * (len(values) - 1))]:.2f} %, {len(values)} networks")  # fmt: skip
 
 
