@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import itertools
+import math
 import os
 import random
 import sys
@@ -102,7 +103,9 @@ def main() -> int:
     parser.add_argument("--sample", type=int, default=200, help="nets in selection sample A")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--proxies", default=ALL, help="scored on sample A")
-    parser.add_argument("--full", default="naswot,flops", help="also scored on all nets")
+    parser.add_argument(
+        "--full", default="naswot,synflow,jacov,flops", help="also scored on all nets"
+    )
     parser.add_argument("--named", default="az-nas,vkdnw-agg,nb201-rank")
     parser.add_argument("--max-members", type=int, default=3)
     parser.add_argument("--max-cost", type=float, default=1.0, help="× ZiCo's seconds per net")
@@ -198,7 +201,8 @@ def main() -> int:
     if chosen:
         report.append(ProxyItem(tuple(chosen.split("+"))))
     print("\n| proxy | ρ on A | ρ on the rest (n) | ρ on all canonical nets (n) | "
-          "ρ within MACs tenths of all |\n| --- | --- | --- | --- | --- |")  # fmt: skip
+          "ρ within MACs tenths of all | accuracy of its top 10 |\n"
+          "| --- | --- | --- | --- | --- | --- |")  # fmt: skip
     for item in report:
         a = rows_on(sample_a, [item], common)
         b = rows_on(sample_b, [item], common)
@@ -209,9 +213,37 @@ def main() -> int:
         print(f"| {item.name} | {_fmt(ra[0].spearman) if ra else '—'} | "
               f"{_fmt(rb[0].spearman) + f' ({len(rb[1].archs)})' if rb else '—'} | "
               f"{_fmt(re[0].spearman)} ({len(re[1].archs)}) | "
-              f"{_fmt(within_bands(re[0], re[1], 10))} |")  # fmt: skip
+              f"{_fmt(within_bands(re[0], re[1], 10))} | "
+              f"{top_mean(re[0], re[1], 10):.2f} % |")  # fmt: skip
+    depth = depth_row(everything)
+    print(f"| non-identity layers (read from the code) | — | — | {_fmt(depth.spearman)} "
+          f"({len(everything.archs)}) | {_fmt(within_bands(depth, everything, 10))} | "
+          f"{top_mean(depth, everything, 10):.2f} % |")  # fmt: skip
     print(f"\ntotal wall time {time.perf_counter() - started:.0f} s")
     return 0
+
+
+def top_mean(row, scored, count: int) -> float:
+    """Mean accuracy of the ``count`` nets the proxy ranks highest (what a search keeps)."""
+    ranked = sorted(
+        (i for i, v in enumerate(row.scores) if v is not None and math.isfinite(v)),
+        key=lambda i: -row.scores[i],
+    )
+    return sum(scored.targets[i] for i in ranked[:count]) / count
+
+
+def depth_row(truth):
+    """The number of non-identity layers of each net as a score: a structural reference."""
+    from nascli.bench import BenchRow, correlations
+    from nascli.spaces import get_space
+
+    space = get_space("nas-bench-macro")
+    scores = [
+        float(sum(space.choices[name].type != "identity" for name in space.names(arch)))
+        for arch in truth.archs
+    ]
+    tau, rho, n = correlations(scores, truth.targets)
+    return BenchRow("depth", tau, rho, n, 0, None, 0, 0, scores=scores)
 
 
 def _cost(members, cost_of: dict[str, float]) -> float:
