@@ -36,7 +36,9 @@ def search_command(
         None, help="Search space (default mobilenet-imagenet).", autocompletion=complete.spaces
     ),
     proxy: str | None = typer.Option(
-        None, help="Proxy, or an ensemble a+b (default zico).", autocompletion=complete.proxies
+        None,
+        help="Proxy, or an ensemble a+b (default: the space's recommended proxy, else zico).",
+        autocompletion=complete.proxies,
     ),
     algo: str | None = typer.Option(
         None,
