@@ -160,6 +160,8 @@ def test_multi_character_choice_names_are_joined_with_dashes() -> None:
         ({"stages": [{"width": 8, "choices": ["zz"]}]}, "not among"),
         ({"colour": "red"}, "unknown keys"),
         ({"name": "nb201"}, "invalid space name"),
+        ({"proxy": 3}, "proxy must be a str"),
+        ({"proxy": " "}, "proxy must name"),
     ],
 )
 def test_bad_space_files_name_the_broken_field(edit: dict, message: str) -> None:

@@ -321,3 +321,28 @@ def test_ensemble_value_of_one_candidate_by_hand() -> None:
 
     expected = math.log(2 / 3) + math.log(2.5 / 3)
     assert ensemble_value([2, 5], [[1, 5], [3, 4]]) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("space", "proxy"),
+    [
+        ("nb201", "nb201-rank"),
+        ("nas-bench-macro", "macro-rank"),
+        ("mobilenet-imagenet", "macro-rank"),
+        ("resnet-imagenet", "zico"),  # names none: ZiCo
+    ],
+)
+def test_a_search_without_proxy_uses_the_spaces_recommended_one(space: str, proxy: str) -> None:
+    config = resolve_config({"space": space, "budgets": ["1GFLOPs"]})
+    assert config.proxy == proxy
+    assert resolve_config({"space": space, "budgets": ["1GFLOPs"], "proxy": "zen"}).proxy == "zen"
+
+
+def test_a_user_space_file_names_its_proxy(tmp_path: Path) -> None:
+    import yaml
+
+    data = yaml.safe_load((REPO / "configs" / "spaces" / "nas-bench-macro.yaml").read_text())
+    data.update(name="my-macro", proxy="naswot")
+    path = tmp_path / "my-macro.yaml"
+    path.write_text(yaml.safe_dump(data))
+    assert resolve_config({"space": str(path), "budgets": ["1GFLOPs"]}).proxy == "naswot"
