@@ -137,6 +137,14 @@ def test_cli_profile_unavailable_provider_is_one_line_exit_2() -> None:
     assert "onnxruntime-qnn" in result.stderr and result.stderr.count("\n") == 1
 
 
+def test_cli_profile_refuses_no_probes(tmp_path: Path) -> None:
+    args = ["profile", "--device", "cpu", "--space", "nb201", "--method", "regression"]
+    result = runner.invoke(app, [*args, "--probes", "0", "--out", str(tmp_path / "t.json")])
+    assert result.exit_code == 2
+    assert "--probes must be >= 1" in result.stderr and result.stderr.count("\n") == 1
+    assert not (tmp_path / "t.json").exists()
+
+
 def test_cli_devices_list_json() -> None:
     result = runner.invoke(app, ["devices", "list", "--json"])
     assert result.exit_code == 0

@@ -73,7 +73,9 @@ def profile_command(
     method: str | None = typer.Option(
         None, help="isolated | in_context | regression (default: the device's)."
     ),
-    probes: int = typer.Option(24, help="Probe networks (in_context / regression methods)."),
+    probes: int | None = typer.Option(
+        None, help="Probe networks (default: 24 in context, 120 for a regression)."
+    ),
     fit_nets: int = typer.Option(
         10, help="Whole networks timed to fit the table's scale and overhead."
     ),

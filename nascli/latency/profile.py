@@ -37,6 +37,11 @@ FIT_SEED = 1_000_003
 # Whole networks behind the table's scale/overhead fit: with 5, one net timed 10 % off moved
 # the scale by 3 % (measured here); twice as many halve that for ~10 s more per pass.
 DEFAULT_FIT_NETS = 10
+# Probe networks per method. In context, every probe charges many keys, so 24 cover a grid.
+# A regression identifies about six per-op costs from whole NB201 networks: fitted on 30 of
+# 160 timed random cells it missed the other 130 by up to 33 %, on 100 by up to 20 % (MAPE
+# 5.6 % vs 4.9 %); one probe costs about half a second per pass.
+DEFAULT_PROBES = {"in_context": 24, "regression": 120}
 VALIDATION_SEED = 2_000_003
 
 # (what is about to run, total units of work, units done so far) -> a progress callback
@@ -104,7 +109,7 @@ def profile_table(
     *,
     protocol: TimingProtocol,
     grid: GridSpec | None = None,
-    probes: int = 24,
+    probes: int | None = None,
     fit_nets: int = DEFAULT_FIT_NETS,
     extra_archs: list[Any] | None = None,
     resume: bool = True,
@@ -139,6 +144,9 @@ def profile_table(
         raise ConfigError(
             f"--method regression needs a space with few keys (nb201), not {space.name}"
         )
+    if probes is not None and probes < 1:
+        raise ConfigError(f"--probes must be >= 1, got {probes}")
+    probes = probes or DEFAULT_PROBES.get(method, 0)
     table = _resume_or_new(out, device, space.name, resolution, protocol, resume)
     if table.entries and table.meta.get("method", method) != method:
         raise ConfigError(f"{out} was measured with method {table.meta['method']!r}; pass --fresh")
