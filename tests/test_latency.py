@@ -32,6 +32,7 @@ SHIPPED = [
     "cuda",
     "tensorrt",
     "openvino-cpu",
+    "openvino-cpu-int8",
     "openvino-npu",
     "qnn-npu",
     "coreml",
@@ -42,6 +43,13 @@ EXPECTED = {
     "cuda": ("CUDAExecutionProvider", "fp32", 1, "in_context", "onnxruntime-gpu"),
     "tensorrt": ("TensorrtExecutionProvider", "fp16", 1, "in_context", "onnxruntime-gpu"),
     "openvino-cpu": ("OpenVINOExecutionProvider", "fp32", 1, "isolated", "onnxruntime-openvino"),
+    "openvino-cpu-int8": (
+        "OpenVINOExecutionProvider",
+        "int8-qdq",
+        1,
+        "isolated",
+        "onnxruntime-openvino",
+    ),
     "openvino-npu": (
         "OpenVINOExecutionProvider",
         "int8-qdq",

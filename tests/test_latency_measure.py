@@ -328,6 +328,7 @@ def test_thread_cpu_clock_only_where_one_thread_does_all_the_work() -> None:
 
     assert runs_on_calling_thread(load_device("cpu"))
     assert runs_on_calling_thread(load_device("openvino-cpu"))
+    assert runs_on_calling_thread(load_device("openvino-cpu-int8"))
     assert not runs_on_calling_thread(load_device("cpu-2t"))
     assert not runs_on_calling_thread(load_device("cuda"))
     check_protocol(load_device("openvino-cpu"), TimingProtocol(clock="thread_cpu"))
