@@ -38,9 +38,9 @@ FIT_SEED = 1_000_003
 # the scale by 3 % (measured here); twice as many halve that for ~10 s more per pass.
 DEFAULT_FIT_NETS = 10
 # Probe networks per method. In context, every probe charges many keys, so 24 cover a grid.
-# A regression identifies about six per-op costs from whole NB201 networks: fitted on 30 of
-# 160 timed random cells it missed the other 130 by up to 33 %, on 100 by up to 20 % (MAPE
-# 5.6 % vs 4.9 %); one probe costs about half a second per pass.
+# A regression identifies about six per-op costs from whole NB201 networks: fitted on 30
+# timed random cells it missed 130 others by up to 32 %, on 100 by up to 22 %
+# (benchmarks/latency_nb201_model.py); one probe costs about half a second per pass.
 DEFAULT_PROBES = {"in_context": 24, "regression": 120}
 VALIDATION_SEED = 2_000_003
 
@@ -146,7 +146,8 @@ def profile_table(
         )
     if probes is not None and probes < 1:
         raise ConfigError(f"--probes must be >= 1, got {probes}")
-    probes = probes or DEFAULT_PROBES.get(method, 0)
+    if probes is None:
+        probes = DEFAULT_PROBES.get(method, 0)
     table = _resume_or_new(out, device, space.name, resolution, protocol, resume)
     if table.entries and table.meta.get("method", method) != method:
         raise ConfigError(f"{out} was measured with method {table.meta['method']!r}; pass --fresh")
