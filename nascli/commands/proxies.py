@@ -29,7 +29,9 @@ PROXY_HELP = (
     "(e.g. zico,naswot+synflow)."
 )
 DATA_HELP = (
-    "An .npz (x: N,H,W,3 uint8; y: labels) or a folder of class sub-folders (default: Gaussian)."
+    "cifar10 | cifar100 | svhn[:test] (official archive in the user data folder, fetched when "
+    "reachable) | imagenet:PATH | folder:PATH | an .npz (x: N,H,W,3 uint8; y: labels) "
+    "(default: Gaussian)."
 )
 OPTION_HELP = "A proxy option NAME.KEY=VALUE, e.g. zico-bc.beta=0.5 (repeatable)."
 
@@ -76,7 +78,7 @@ def _fmt(value: float | None, digits: int = 3) -> str:
 def score_command(
     arch: Annotated[str, typer.Argument(help=ARCH_HELP)],
     proxy: Annotated[str, typer.Option("--proxy", "-p", help=PROXY_HELP)] = "zico",
-    data: Annotated[Path | None, typer.Option("--data", help=DATA_HELP)] = None,
+    data: Annotated[str | None, typer.Option("--data", help=DATA_HELP)] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Images per batch.")] = 64,
     batches: Annotated[int, typer.Option("--batches", help="Number of batches (ZiCo uses 2).")] = 2,
     resolution: Annotated[
@@ -224,7 +226,7 @@ def bench_command(
     space: Annotated[
         str, typer.Option("--space", help="Space of the ground-truth archs.")
     ] = "nb201",
-    data: Annotated[Path | None, typer.Option("--data", help=DATA_HELP)] = None,
+    data: Annotated[str | None, typer.Option("--data", help=DATA_HELP)] = None,
     sample: Annotated[
         str, typer.Option("--sample", help="How many rows to sample, or 'all'.")
     ] = "1000",

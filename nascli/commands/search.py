@@ -50,7 +50,9 @@ def search_command(
     time_limit: str | None = typer.Option(None, "--time-limit", help="Stop after e.g. 10m."),
     population: int | None = typer.Option(None, help="Evolution: best E kept; NSGA-II size."),
     seed: int | None = typer.Option(None, help="Random seed (default 0)."),
-    data: str | None = typer.Option(None, help="Proxy data: .npz or image folder (default noise)."),
+    data: str | None = typer.Option(
+        None, help="Proxy data: cifar10 | cifar100 | svhn | imagenet:PATH | folder:PATH | FILE.npz."
+    ),
     batch_size: int | None = typer.Option(None, "--batch-size", help="Proxy batch size (16)."),
     batches: int | None = typer.Option(None, help="Proxy batches (2)."),
     resolution: int | None = typer.Option(None, help="Proxy resolution (min(space, 96))."),

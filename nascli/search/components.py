@@ -52,16 +52,23 @@ def resolve_proxies(spec: str) -> tuple[list[str], dict[str, Proxy]]:
     return names, make_proxies(names)
 
 
-def check_proxy_data(proxies: dict[str, Proxy], data: BatchSet) -> None:
-    """Refuse unlabelled data for label-hungry proxies; warn about noise (proxies runner)."""
+def check_proxy_data(proxies: dict[str, Proxy], data: BatchSet) -> list[str]:
+    """Refuse unlabelled data for label-hungry proxies; the note a search reports once.
+
+    Without ``--data`` the proxies score Gaussian noise (the low-cost default); a proxy that
+    needs real images or labels gets one note, which the search writes into
+    ``summary.json`` and prints at its end (not a warning per worker).
+    """
     from nascli.proxies.runner import check_data
 
-    # Gaussian input is the chosen low-cost default (it ranks like real images for ZiCo),
-    # so the runner's "needs real data" warning would only be noise here.
-    if data.is_real:
-        check_data(proxies, data)
-    else:
-        check_data(proxies, data, warn=lambda _message: None)
+    notes: list[str] = []
+    check_data(proxies, data, warn=notes.append)
+    if notes:
+        notes = [
+            f"{notes[0]}; give --data cifar10 (or imagenet:PATH, an .npz or a folder) for "
+            "real images"
+        ]
+    return notes
 
 
 @dataclass

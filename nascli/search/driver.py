@@ -192,8 +192,7 @@ class SearchDriver:
             batch_size=config.batch_size, batches=config.batches, seed=config.seed,
             augment=default_augment(self.proxies, config.augment),
         )  # fmt: skip
-        if worker == 0:
-            check_proxy_data(self.proxies, self.data)
+        self.data_notes = check_proxy_data(self.proxies, self.data) if worker == 0 else []
         self.proposer: Evolution | SurrogateProposer | None = None
         self.layerwise: LayerwiseProxy | None = None
         if config.algo == "evolution":

@@ -176,7 +176,7 @@ def write_outputs(
     best = top[0] if top else None
     devices = sorted(driver.latency)
     files: dict[str, str] = {}
-    notes: list[str] = []
+    notes: list[str] = list(getattr(driver, "data_notes", []))
     failed: dict[str, str] = {}
     best_info: dict[str, Any] | None = None
     write_csv(run_dir / "top.csv", top_csv(top, driver.proxy_names, devices))

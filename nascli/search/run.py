@@ -71,9 +71,12 @@ def check_inputs(config: SearchConfig) -> None:
     parse_objectives(config, devices)
     resolve_proxies(config.proxy)
     resolve_baselines(config)
-    for option, value in (("--data", config.data), ("--table", config.table)):
-        if value is not None and not Path(value).exists():
-            raise ConfigError(f"{option} {value}: no such file or folder")
+    if config.data is not None:
+        from nascli.datasets import check_data_spec
+
+        check_data_spec(config.data)
+    if config.table is not None and not Path(config.table).exists():
+        raise ConfigError(f"--table {config.table}: no such file or folder")
 
 
 def run_search(
