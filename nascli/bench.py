@@ -383,6 +383,7 @@ def run_bench(
     warn: Callable[[str], None] | None = None,
     factory: Callable[..., Any] | None = None,
     augment: bool | None = None,
+    device: str | None = None,
 ) -> BenchResult:
     """Score the sample (missing outcomes only), then correlate each item with the target."""
     from nascli.proxies.runner import check_data, default_augment, make_proxies, prepare
@@ -406,7 +407,7 @@ def run_bench(
             scorer = prepare(
                 names, space_name=space, data=data, batch_size=batch_size, batches=batches,
                 resolution=resolution, seed=seed, options=options, factory=factory,
-                augment=augment, **extra,
+                augment=augment, device=device, **extra,
             )  # fmt: skip
         else:  # everything cached: still refuse data the proxies cannot use
             from nascli.data import load_data

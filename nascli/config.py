@@ -74,6 +74,7 @@ class SearchConfig:
     export_onnx: bool = True
     augment: bool | None = None  # training views of real data; None = on for gradient proxies
     calibrate: int = 0  # re-anchor the latency table here on N timed networks first (0: no)
+    proxy_device: str = "auto"  # torch device of the proxies (not identity: same scores)
 
     def identity(self) -> dict[str, Any]:
         data = asdict(self)
@@ -246,6 +247,10 @@ def _coerce(key: str, value: Any) -> Any:
         if value is not None and not isinstance(value, bool):
             raise ConfigError(f"option 'augment' must be true, false or null, got {value!r}")
         return value
+    if key == "proxy_device":
+        from nascli.proxies.device import check_device_text
+
+        return check_device_text(value)
     if value is not None and not isinstance(value, str | Path):
         raise ConfigError(f"option {key!r} must be a string, got {value!r}")
     return None if value is None else str(value)

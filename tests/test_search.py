@@ -188,6 +188,9 @@ def test_cli_outputs_resume_and_refusal(tmp_path: Path) -> None:
     for name in ("config.yaml", "study.db", "top.csv", "best.yaml", "pareto.png", "summary.json"):
         assert (run / name).exists(), name
     assert summary["trials"]["done"] == 12
+    from nascli.proxies.device import resolve_device
+
+    assert summary["proxy"].pop("devices") == [str(resolve_device("auto"))]
     assert summary["proxy"] == {
         "name": "params", "components": ["params"], "resolution": 32, "batch_size": 16,
         "batches": 2, "data": "Gaussian N(0,1), random labels", "seed": 0,

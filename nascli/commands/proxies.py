@@ -34,6 +34,11 @@ DATA_HELP = (
     "(default: Gaussian)."
 )
 OPTION_HELP = "A proxy option NAME.KEY=VALUE, e.g. zico-bc.beta=0.5 (repeatable)."
+DEVICE_HELP = (
+    "Torch device the proxies run on: auto (a CUDA GPU when torch sees one), cpu, cuda, "
+    "cuda:N, mps."
+)
+ProxyDeviceOption = Annotated[str, typer.Option("--proxy-device", help=DEVICE_HELP)]
 
 
 def parse_options(pairs: list[str] | None) -> dict[str, dict[str, Any]]:
@@ -91,6 +96,7 @@ def score_command(
     space: Annotated[str | None, typer.Option(help="Space of a bare architecture string.")] = None,
     option: Annotated[list[str] | None, typer.Option("--option", "-o", help=OPTION_HELP)] = None,
     augment: AugmentOption = None,
+    proxy_device: ProxyDeviceOption = "auto",
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Zero-shot scores of one architecture, the seconds each took, and its cost.
@@ -107,6 +113,7 @@ def score_command(
     result = score_arch(
         the_arch, component_names(items), data=data, batch_size=batch_size, batches=batches,
         resolution=resolution, seed=seed, options=parse_options(option), augment=augment,
+        device=proxy_device,
     )  # fmt: skip
     ensembles = [i.name for i in items if i.is_ensemble]
     payload = {
@@ -118,6 +125,7 @@ def score_command(
         "batch_size": batch_size,
         "batches": batches,
         "seed": seed,
+        "device": result.device,
         "scores": {n: o.as_dict() for n, o in result.outcomes.items()},
         "ensembles": ensembles,
     }
@@ -134,6 +142,7 @@ def score_command(
     info.add_row("params", human_count(result.cost["params"]))
     info.add_row("layers", str(result.cost["layers"]))
     info.add_row("data", f"{result.data}; {batches} × {batch_size}, seed {seed}")
+    info.add_row("device", result.device)
     stdout_console.print(info)
     table = Table(title="Zero-shot scores (higher is better)")
     for column, justify in (("proxy", "left"), ("score", "right"), ("seconds", "right"),
@@ -260,6 +269,7 @@ def bench_command(
     ] = None,
     option: Annotated[list[str] | None, typer.Option("--option", "-o", help=OPTION_HELP)] = None,
     augment: AugmentOption = None,
+    proxy_device: ProxyDeviceOption = "auto",
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Kendall τ / Spearman ρ of proxies (and ensembles) against a ground-truth column.
@@ -273,6 +283,9 @@ def bench_command(
     from nascli.proxies.ensemble import parse_proxy_list
 
     _check_common(batch_size, batches, resolution)
+    from nascli.proxies.device import resolve_device
+
+    resolve_device(proxy_device)  # also when every score is cached
     items = parse_proxy_list(proxy)
     if published is not None and not published.is_file():
         raise ConfigError(f"no such published-correlations file: {published}")
@@ -296,6 +309,7 @@ def bench_command(
             truth, items, space=space, cache_dir=cache_dir, data=data, batch_size=batch_size,
             batches=batches, resolution=resolution, seed=seed, options=parse_options(option),
             published=published_values, progress=advance, augment=augment,
+            device=proxy_device,
         )  # fmt: skip
     if json_out:
         emit_json(result.as_dict())

@@ -79,6 +79,12 @@ def search_command(
     calibrate: int | None = typer.Option(
         None, "--calibrate", help="Re-anchor the latency table on N nets timed here first."
     ),
+    proxy_device: str | None = typer.Option(
+        None,
+        "--proxy-device",
+        help="Torch device of the proxies: auto (default: a CUDA GPU when torch sees one; "
+        "with --workers N and several GPUs, one each), cpu, cuda, cuda:N, mps.",
+    ),
     config: Path | None = CONFIG_OPTION,
     force: bool = typer.Option(False, "--force", help="Reuse a run dir of another search."),
     quiet: bool = typer.Option(
@@ -100,6 +106,7 @@ def search_command(
         "storage": storage, "study_name": study_name, "workers": workers, "threads": threads,
         "objectives": objectives, "baselines": baseline or None, "top_k": top_k,
         "export_onnx": False if no_onnx else None, "calibrate": calibrate, "augment": augment,
+        "proxy_device": proxy_device,
     }  # fmt: skip
     if "budgets" not in yaml_options and not budget:
         from nascli.errors import ConfigError

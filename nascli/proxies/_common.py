@@ -84,19 +84,27 @@ def kaiming_fanin_init(model: nn.Module) -> None:
 INPUTS = ("gaussian", "data")
 
 
-def proxy_input(batches: Sequence[Batch], resolution: int, seed: int, kind: str) -> torch.Tensor:
+def proxy_input(
+    batches: Sequence[Batch],
+    resolution: int,
+    seed: int,
+    kind: str,
+    device: torch.device | str = "cpu",
+) -> torch.Tensor:
     """The first batch (``kind="data"``) or N(0, 1) noise shaped like it (``"gaussian"``).
 
-    The noise is drawn from its own generator seeded with ``seed``, so it does not depend on
-    how much of torch's global RNG the network build consumed. Without batches the shape is
-    64 × 3 × resolution².
+    The noise is drawn from its own CPU generator seeded with ``seed``, so it does not depend
+    on how much of torch's global RNG the network build consumed nor on the device; it is
+    then moved to the batches' device (``device`` without batches). Without batches the
+    shape is 64 × 3 × resolution².
     """
     if kind not in INPUTS:
         raise ConfigError(f"proxy input must be one of {', '.join(INPUTS)}, got {kind!r}")
     if kind == "data":
         return first_batch(batches, "input=data")[0]
     shape = list(batches[0][0].shape) if batches else [64, 3, resolution, resolution]
-    return torch.randn(shape, generator=torch.Generator().manual_seed(seed))
+    target = batches[0][0].device if batches else device
+    return torch.randn(shape, generator=torch.Generator().manual_seed(seed)).to(target)
 
 
 def stage_features(model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:

@@ -25,11 +25,13 @@ from torch import nn
 
 from nascli.proxies._common import cross_entropy, finite_or_nan, first_batch, weight_layers
 from nascli.proxies.base import Batch, Candidate
+from nascli.proxies.device import accumulation_dtype
 
 
 def fisher_score(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     totals: list[torch.Tensor] = []
     handles = []
+    dtype = accumulation_dtype(x.device)
 
     def forward_hook(module: nn.Module, _inputs: object, out: torch.Tensor) -> None:
         act = out.detach()
@@ -39,7 +41,7 @@ def fisher_score(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
             g = act * grad.detach()
             if g.dim() > 2:
                 g = g.flatten(2).sum(dim=2)
-            fisher = g.double().pow(2).mean(dim=0).mul(0.5)
+            fisher = g.to(dtype).pow(2).mean(dim=0).mul(0.5)
             totals.append(fisher.sum() * per_channel_elements)
 
         if out.requires_grad:
@@ -54,7 +56,7 @@ def fisher_score(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     finally:
         for handle in handles:
             handle.remove()
-    return finite_or_nan(float(sum(totals, torch.zeros((), dtype=torch.float64))))
+    return finite_or_nan(float(sum(totals, torch.zeros((), dtype=dtype, device=x.device))))
 
 
 class Fisher:

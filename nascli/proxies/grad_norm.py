@@ -16,17 +16,19 @@ from torch import nn
 
 from nascli.proxies._common import cross_entropy, finite_or_nan, first_batch, weight_layers
 from nascli.proxies.base import Batch, Candidate
+from nascli.proxies.device import accumulation_dtype
 
 
 def grad_norm_score(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     model.train()
     model.zero_grad(set_to_none=True)
     cross_entropy(model, x, y).backward()
-    total = torch.zeros((), dtype=torch.float64)
+    dtype = accumulation_dtype(x.device)
+    total = torch.zeros((), dtype=dtype, device=x.device)
     with torch.no_grad():
         for _name, module in weight_layers(model):
             if module.weight.grad is not None:
-                total += module.weight.grad.double().norm()
+                total += module.weight.grad.to(dtype).norm()
     return finite_or_nan(float(total))
 
 

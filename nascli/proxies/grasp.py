@@ -28,6 +28,7 @@ from torch import nn
 
 from nascli.proxies._common import cross_entropy, finite_or_nan, first_batch, weight_layers
 from nascli.proxies.base import Batch, Candidate
+from nascli.proxies.device import accumulation_dtype
 
 
 def grasp_score(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
@@ -41,11 +42,12 @@ def grasp_score(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
         return math.nan
     z = sum((g.detach() * g).sum() for _w, g in pairs)
     hessian_grads = torch.autograd.grad(z, [w for w, _g in pairs], allow_unused=True)
-    total = torch.zeros((), dtype=torch.float64)
+    dtype = accumulation_dtype(x.device)
+    total = torch.zeros((), dtype=dtype, device=x.device)
     with torch.no_grad():
         for (weight, _g), hg in zip(pairs, hessian_grads, strict=True):
             if hg is not None:
-                total -= (weight * hg).sum(dtype=torch.float64)
+                total -= (weight * hg).sum(dtype=dtype)
     return finite_or_nan(float(total))
 
 

@@ -35,7 +35,7 @@ def jacobian_rows(model: nn.Module, x: torch.Tensor) -> np.ndarray:
     y = model(x)
     y.backward(torch.ones_like(y))
     assert x.grad is not None
-    return x.grad.detach().reshape(x.shape[0], -1).double().numpy()
+    return x.grad.detach().reshape(x.shape[0], -1).cpu().double().numpy()  # one transfer
 
 
 def jacov_from_jacobian(jacob: np.ndarray) -> float:

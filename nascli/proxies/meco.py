@@ -32,21 +32,27 @@ from torch import nn
 
 from nascli.proxies._common import finite_or_nan, first_batch, forward_with_hooks
 from nascli.proxies.base import Batch, Candidate
+from nascli.proxies.device import accumulation_dtype
 
 
 def min_correlation_eigenvalue(feature: torch.Tensor) -> float:
     """Smallest eigenvalue of the channel correlation of one sample's output (C, ...)."""
-    rows = feature.detach().reshape(feature.shape[0], -1).double()
+    return float(min_eigenvalue_tensor(feature))
+
+
+def min_eigenvalue_tensor(feature: torch.Tensor) -> torch.Tensor:
+    """``min_correlation_eigenvalue`` as a 0-dim tensor on the feature's device."""
+    rows = feature.detach().reshape(feature.shape[0], -1).to(accumulation_dtype(feature.device))
     with warnings.catch_warnings():  # one position: no variance, corrcoef warns and gives nan
         warnings.simplefilter("ignore", UserWarning)
         corr = torch.corrcoef(rows)
     corr = torch.where(torch.isfinite(corr), corr, torch.zeros_like(corr))
-    return float(torch.linalg.eigvalsh(corr)[0])
+    return torch.linalg.eigvalsh(corr)[0]
 
 
 def meco_score(model: nn.Module, x: torch.Tensor) -> float:
     """Σ over modules of the minimum correlation eigenvalue of their output on ``x[0]``."""
-    values: list[float] = []
+    values: list[torch.Tensor] = []
 
     def hook(_module: nn.Module, _inputs: tuple, output: object) -> None:
         first = output[0] if isinstance(output, (tuple, list)) else output
@@ -55,10 +61,13 @@ def meco_score(model: nn.Module, x: torch.Tensor) -> float:
         sample = first[0]
         if sample.dim() == 0:
             return
-        values.append(min_correlation_eigenvalue(sample))
+        values.append(min_eigenvalue_tensor(sample))
 
     forward_with_hooks(model, x, list(model.modules()), hook)
-    return math.fsum(v for v in values if math.isfinite(v))
+    if not values:
+        return 0.0
+    stacked = torch.stack(values).cpu().tolist()  # one transfer for every module
+    return math.fsum(v for v in stacked if math.isfinite(v))
 
 
 class MeCo:

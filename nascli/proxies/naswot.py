@@ -29,6 +29,7 @@ from torch import nn
 
 from nascli.proxies._common import finite_or_nan, first_batch, forward_with_hooks
 from nascli.proxies.base import Batch, Candidate
+from nascli.proxies.device import accumulation_dtype
 
 RELUS = (nn.ReLU, nn.ReLU6)
 
@@ -36,7 +37,8 @@ RELUS = (nn.ReLU, nn.ReLU6)
 def naswot_kernel(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """The (N, N) float64 kernel K summed over every ReLU of one forward of ``x``."""
     n = x.shape[0]
-    kernel = torch.zeros(n, n, dtype=torch.float64)
+    dtype = accumulation_dtype(x.device)  # float64 counts (float32 on MPS: exact to 2^24)
+    kernel = torch.zeros(n, n, dtype=dtype, device=x.device)
 
     def hook(_module: nn.Module, inputs: tuple[torch.Tensor, ...]) -> None:
         codes = (inputs[0].detach().reshape(n, -1) > 0).to(torch.float32)
@@ -44,7 +46,7 @@ def naswot_kernel(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
         agree_on = codes @ codes.T
         ones = codes.sum(dim=1)
         agree_off = units - ones[:, None] - ones[None, :] + agree_on
-        kernel.add_((agree_on + agree_off).to(torch.float64))
+        kernel.add_((agree_on + agree_off).to(dtype))
 
     relus = [m for m in model.modules() if isinstance(m, RELUS)]
     forward_with_hooks(model, x, relus, hook, pre=True)

@@ -62,7 +62,7 @@ def activation_patterns(model: nn.Module, x: torch.Tensor) -> int:
     n = x.shape[0]
     if n > MAX_SAMPLES:
         raise ValueError(f"SWAP packs patterns into 64-bit integers: at most {MAX_SAMPLES} samples")
-    weights = (2 ** torch.arange(n, dtype=torch.int64)).view(n, 1)
+    weights = (2 ** torch.arange(n, dtype=torch.int64, device=x.device)).view(n, 1)
     codes: list[torch.Tensor] = []
 
     def hook(_module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
@@ -105,10 +105,12 @@ class SWAP:
     def score(self, candidate: Candidate, batches: Sequence[Batch]) -> float:
         x, _ = first_batch(batches, self.name)
         x = x[: self.samples]
-        model = candidate.build(residual=True)
+        model = candidate.build(residual=True, device="cpu")  # re-initialised on the CPU,
+        on_device = candidate.build(residual=True)  # copied: the same draws on every device
         counts = []
         for _ in range(max(1, self.repeats)):
             gaussian_init(model)
-            counts.append(activation_patterns(model, x))
+            on_device.load_state_dict(model.state_dict())
+            counts.append(activation_patterns(on_device, x))
         mean = math.fsum(counts) / len(counts)
         return finite_or_nan(mean * size_factor(model, self.mu, self.sigma))

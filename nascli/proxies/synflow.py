@@ -26,20 +26,24 @@ from torch import nn
 
 from nascli.proxies._common import disable_batchnorm, finite_or_nan, input_shape, weight_layers
 from nascli.proxies.base import Batch, Candidate
+from nascli.proxies.device import float64_device
 
 
 def synflow_score(model: nn.Module, shape: Sequence[int]) -> float:
-    """SynFlow of ``model`` for inputs of shape ``shape`` = [C, H, W] (modifies ``model``)."""
+    """SynFlow of ``model`` for inputs of shape ``shape`` = [C, H, W] (modifies ``model``).
+
+    Runs on the model's device, which must compute in float64 (``float64_device``)."""
     disable_batchnorm(model)
     model.double()
+    device = next(model.parameters()).device
     with torch.no_grad():
         for tensor in model.state_dict().values():
             if tensor.is_floating_point():
                 tensor.abs_()
     model.zero_grad(set_to_none=True)
-    output = model(torch.ones([1, *shape], dtype=torch.float64))
+    output = model(torch.ones([1, *shape], dtype=torch.float64, device=device))
     output.sum().backward()
-    total = torch.zeros((), dtype=torch.float64)
+    total = torch.zeros((), dtype=torch.float64, device=device)
     with torch.no_grad():
         for _name, module in weight_layers(model):
             if module.weight.grad is not None:
@@ -60,5 +64,7 @@ class SynFlow:
         self.residual = bool(residual)
 
     def score(self, candidate: Candidate, batches: Sequence[Batch]) -> float:
-        model = candidate.build(residual=self.residual)
+        model = candidate.build(
+            residual=self.residual, device=float64_device(candidate.device)
+        )  # float64 throughout: on a device without it (MPS), the CPU
         return synflow_score(model, input_shape(batches, candidate.resolution))

@@ -51,6 +51,7 @@ from torch import nn
 
 from nascli.proxies._common import BATCHNORMS, kaiming_fanin_init, proxy_input
 from nascli.proxies.base import Batch, Candidate
+from nascli.proxies.device import float64_device
 
 SMOOTHING = 0.05
 QUANTILES = torch.arange(0.1, 1.0, 0.1, dtype=torch.float64)  # 0.1 … 0.9, as released
@@ -64,16 +65,16 @@ def cholesky_factor(logits: torch.Tensor, smoothing: float = SMOOTHING) -> torch
     q[:, -1] = 0.0
     q_prev = torch.cat([torch.ones_like(q[:, :1]), q[:, :-1]], dim=1)
     d = torch.sqrt(p * q / q_prev)
-    lower = torch.tril(torch.ones(c, c, dtype=p.dtype), diagonal=-1)
+    lower = torch.tril(torch.ones(c, c, dtype=p.dtype, device=p.device), diagonal=-1)
     safe_q = torch.where(q == 0, torch.ones_like(q), q)
     factor = -p[:, :, None] / safe_q[:, None, :] * lower  # strictly lower part: −p_i/q_j
-    factor = factor + torch.eye(c, dtype=p.dtype)
+    factor = factor + torch.eye(c, dtype=p.dtype, device=p.device)
     return factor * d[:, None, :]
 
 
 def _shift(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
     """Input channel 0 as weight [0, 0, 0, 0] of ``conv`` sees it: (B, 1, H_out, W_out)."""
-    kernel = torch.zeros(1, 1, *conv.kernel_size, dtype=x.dtype)
+    kernel = torch.zeros(1, 1, *conv.kernel_size, dtype=x.dtype, device=x.device)
     kernel[0, 0, 0, 0] = 1.0
     return nn.functional.conv2d(
         x[:, :1], kernel, stride=conv.stride, padding=conv.padding, dilation=conv.dilation
@@ -83,7 +84,7 @@ def _shift(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
 def _first_element_term(module: nn.Module, param: str, x: torch.Tensor) -> torch.Tensor:
     """∂(output channel 0)/∂(first element of ``param``) per sample, shaped like out[:, :1]."""
     if param == "bias":
-        return torch.ones(1, dtype=x.dtype)
+        return torch.ones(1, dtype=x.dtype, device=x.device)
     if isinstance(module, nn.Conv2d):
         return _shift(x, module)
     if isinstance(module, nn.Linear):
@@ -129,7 +130,7 @@ def fisher_rows(model: nn.Module, x: torch.Tensor, limit: int) -> torch.Tensor:
         for handle in handles:
             handle.remove()
     factor = cholesky_factor(logits).to(logits.dtype)
-    rows = torch.zeros(batch, logits.shape[1], len(chosen), dtype=torch.float64)
+    rows = torch.zeros(batch, logits.shape[1], len(chosen), dtype=torch.float64, device=x.device)
     for r in range(logits.shape[1]):
         grads = torch.autograd.grad(
             logits, outputs, grad_outputs=factor[:, r, :], retain_graph=True, allow_unused=True
@@ -146,7 +147,7 @@ def fisher_rows(model: nn.Module, x: torch.Tensor, limit: int) -> torch.Tensor:
 def spectrum_entropy(fisher: torch.Tensor) -> float:
     """−Σ t·log(t + 1e-10) of the normalised deciles t of the singular values of F."""
     lambdas = torch.linalg.svdvals(fisher)
-    quantiles = torch.quantile(lambdas, QUANTILES.to(lambdas.dtype))
+    quantiles = torch.quantile(lambdas, QUANTILES.to(device=lambdas.device, dtype=lambdas.dtype))
     t = quantiles / (quantiles.abs().sum() + 1e-10)
     return float(-(t * torch.log(t + 1e-10)).sum())
 
@@ -178,9 +179,10 @@ class VKDNW:
         self.input = input
 
     def score(self, candidate: Candidate, batches: Sequence[Batch]) -> float:
-        model = candidate.build(residual=True)
-        kaiming_fanin_init(model)
-        x = proxy_input(batches, candidate.resolution, candidate.seed, self.input)
+        device = float64_device(candidate.device)  # float64 Fisher rows: CPU on MPS
+        model = candidate.build(residual=True, init=kaiming_fanin_init, device=device)
+        x = proxy_input(batches, candidate.resolution, candidate.seed, self.input, device)
+        x = x.to(device)
         x = x[: self.samples]
         try:
             dim, entropy = vkdnw_parts(model, x, self.params)

@@ -60,10 +60,10 @@ def zen_score(model: nn.Module, x: torch.Tensor, noise: torch.Tensor, gamma: flo
     with torch.no_grad():
         out = model.forward_features(x)
         mixed = model.forward_features(x + gamma * noise)
-        delta = float((out - mixed).abs().flatten(1).sum(dim=1).mean())
-        variances = [
-            float(m.running_var.mean()) for m in model.modules() if isinstance(m, nn.BatchNorm2d)
-        ]
+        delta_t = (out - mixed).abs().flatten(1).sum(dim=1).mean()
+        bn_vars = [m.running_var.mean() for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+        values = torch.stack([delta_t.to(out.dtype), *(v.to(out.dtype) for v in bn_vars)])
+        delta, *variances = values.cpu().tolist()  # one transfer for every layer
     if not delta > 0 or not all(v > 0 for v in variances):
         return math.nan
     log_bn = math.fsum(math.log(math.sqrt(v)) for v in variances)
@@ -108,12 +108,13 @@ class Zen:
             shape = [16, 3, candidate.resolution, candidate.resolution]
         if self.batch_size is not None:
             shape[0] = self.batch_size
-        generator = torch.Generator().manual_seed(candidate.seed)
-        scores = []
+        generator = torch.Generator().manual_seed(candidate.seed)  # on the CPU: same draws
+        scores = []  # on every device
         for _ in range(self.repeat):
-            model = candidate.build(residual=self.residual)
-            gaussian_init(model, generator)
-            x = torch.randn(shape, generator=generator)
-            noise = torch.randn(shape, generator=generator)
+            model = candidate.build(
+                residual=self.residual, init=lambda m: gaussian_init(m, generator)
+            )
+            x = torch.randn(shape, generator=generator).to(candidate.device)
+            noise = torch.randn(shape, generator=generator).to(candidate.device)
             scores.append(zen_score(model, x, noise, self.mixup_gamma))
         return finite_or_nan(math.fsum(scores) / len(scores))

@@ -47,6 +47,7 @@ from torch import nn
 from nascli.errors import ConfigError
 from nascli.proxies._common import cross_entropy, weight_layers
 from nascli.proxies.base import Batch, Candidate
+from nascli.proxies.device import accumulation_dtype
 
 
 @dataclass(frozen=True)
@@ -78,18 +79,23 @@ def record_gradients(
         for name, module in layers:
             grad = module.weight.grad
             if grad is None:
-                recorded[name].append(torch.zeros(module.weight.numel()))
+                recorded[name].append(torch.zeros_like(module.weight).reshape(-1))
             else:
                 recorded[name].append(grad.detach().reshape(-1).clone())
     return recorded
 
 
 def layer_terms(model: nn.Module, grads: dict[str, list[torch.Tensor]]) -> list[LayerTerm]:
-    """The layers that contribute to ZiCo and their ``log Σ mean|G|/std(G)``."""
+    """The layers that contribute to ZiCo and their ``log Σ mean|G|/std(G)``.
+
+    The per-layer sums stay on the gradients' device and come back in one transfer.
+    """
     modules = dict(weight_layers(model))
-    terms = []
-    for name, recorded in grads.items():
-        total = float(inverse_cv_sum(recorded))
+    terms: list[LayerTerm] = []
+    if not grads:
+        return terms
+    sums = torch.stack([inverse_cv_sum(recorded) for recorded in grads.values()])
+    for name, total in zip(grads, sums.cpu().tolist(), strict=True):
         if total == 0.0:
             continue
         terms.append(LayerTerm(name, math.log(total), modules[name]))
@@ -113,7 +119,7 @@ def inverse_cv_sum(grads: Sequence[torch.Tensor]) -> torch.Tensor:
         keep = spread != 0
         numerator = first.abs().add_(second.abs())
         ratio = numerator.div_(torch.where(keep, spread, 1.0))
-        return torch.where(keep, ratio, 0.0).sum(dtype=torch.float64)
+        return torch.where(keep, ratio, 0.0).sum(dtype=accumulation_dtype(first.device))
     mean = grads[0].clone()
     for grad in grads[1:]:
         mean.add_(grad)
@@ -126,7 +132,7 @@ def inverse_cv_sum(grads: Sequence[torch.Tensor]) -> torch.Tensor:
     std = variance.div_(n).sqrt_()
     keep = std != 0
     ratio = mean_abs.div_(n).div_(torch.where(keep, std, 1.0))
-    return torch.where(keep, ratio, 0.0).sum(dtype=torch.float64)
+    return torch.where(keep, ratio, 0.0).sum(dtype=accumulation_dtype(mean.device))
 
 
 def zico_from_terms(terms: Sequence[LayerTerm]) -> float:

@@ -30,6 +30,7 @@ from nascli.arch import Arch
 from nascli.budget import Budget, parse_budgets
 from nascli.config import LOW_COST_RESOLUTION, SearchConfig
 from nascli.errors import ConfigError
+from nascli.proxies.device import batches_to, worker_devices
 from nascli.proxies.runner import default_augment
 from nascli.search.algorithms import CONSTRAINED_SAMPLERS, make_sampler
 from nascli.search.components import (
@@ -187,12 +188,15 @@ class SearchDriver:
         self.constraints = Constraints(self.space, self.budgets, self.latency)
         self.resolution = proxy_resolution(config, self.space)
         self.proxy_names, self.proxies = resolve_proxies(config.proxy)
+        self.devices = worker_devices(config.proxy_device, config.workers)
+        self.device = self.devices[worker % len(self.devices)]  # one GPU per worker
         self.data = load_proxy_batches(
             config.data, num_classes=self.space.num_classes, resolution=self.resolution,
             batch_size=config.batch_size, batches=config.batches, seed=config.seed,
             augment=default_augment(self.proxies, config.augment),
         )  # fmt: skip
         self.data_notes = check_proxy_data(self.proxies, self.data) if worker == 0 else []
+        self.batches = batches_to(self.data.batches, self.device)
         self.proposer: Evolution | SurrogateProposer | None = None
         self.layerwise: LayerwiseProxy | None = None
         if config.algo == "evolution":
@@ -365,11 +369,13 @@ class SearchDriver:
         from nascli.proxies.base import Candidate
         from nascli.proxies.runner import run_proxy
 
-        candidate = Candidate(arch, self.space, self.resolution, self.config.seed)
+        candidate = Candidate(
+            arch, self.space, self.resolution, self.config.seed, device=self.device
+        )
         scores: dict[str, float] = {}
         seconds = 0.0
         for name in self.proxy_names:
-            outcome = run_proxy(name, self.proxies[name], candidate, self.data.batches)
+            outcome = run_proxy(name, self.proxies[name], candidate, self.batches)
             seconds += outcome.seconds
             if outcome.error is not None or outcome.score is None:
                 self.proxy_seconds += seconds

@@ -224,6 +224,7 @@ def write_outputs(
             "batches": config.batches,
             "data": driver.data.description,
             "seed": config.seed,
+            "devices": getattr(driver, "devices", ["cpu"]),  # worker i ran on devices[i]
         },
         "budgets": [b.as_dict() for b in driver.budgets],
         "objectives": [{"name": o.name, "direction": o.direction} for o in driver.objectives],

@@ -71,6 +71,9 @@ def check_inputs(config: SearchConfig) -> None:
     parse_objectives(config, devices)
     resolve_proxies(config.proxy)
     resolve_baselines(config)
+    from nascli.proxies.device import worker_devices
+
+    worker_devices(config.proxy_device, config.workers)  # a device this machine lacks
     if config.data is not None:
         from nascli.datasets import check_data_spec
 
