@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 import pytest
@@ -128,3 +129,30 @@ def test_score_and_search_record_the_device(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["proxy"]["devices"] == ["cpu"]
+
+
+TEST_DEVICE = os.environ.get("NASCLI_TEST_PROXY_DEVICE", "cpu")  # gpu_check.sh sets cuda
+
+
+@pytest.mark.parametrize("name", list_proxies())
+def test_every_proxy_on_the_test_device_matches_the_cpu(name: str) -> None:
+    """On the CPU (the default) the values are identical; on another device (the GPU check
+    sets ``NASCLI_TEST_PROXY_DEVICE=cuda``) they agree to rtol 1e-3 with TF32 off."""
+    device = str(resolve_device(TEST_DEVICE))
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    space = get_space("nb201")
+    cell = space.parse(CELL)
+    gen = torch.Generator().manual_seed(3)
+    batches = [
+        (torch.randn(16, 3, 16, 16, generator=gen), torch.randint(0, 10, (16,), generator=gen))
+        for _ in range(2)
+    ]
+    on_cpu = get_proxy(name).score(Candidate(cell, space, 16, 2), batches)
+    on_device = get_proxy(name).score(
+        Candidate(cell, space, 16, 2, device=device), batches_to(batches, device)
+    )
+    if device == "cpu":
+        assert on_device == on_cpu
+    else:
+        assert on_device == pytest.approx(on_cpu, rel=1e-3, abs=1e-6)
