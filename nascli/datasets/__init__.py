@@ -21,9 +21,13 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nascli.datasets.catalog import DATASETS, SPLITS, named_dataset
 from nascli.errors import ConfigError, suggest
+
+if TYPE_CHECKING:
+    import numpy as np
 
 IMAGENET_SIDE = 224  # decoded ImageNet images are at least this large (crops need room)
 FORMS = "cifar10 | cifar100 | svhn[:train|:test] | imagenet:PATH | folder:PATH | FILE.npz"
@@ -83,8 +87,8 @@ def check_data_spec(text: str | Path) -> DataSpec:
 class Subset:
     """Images chosen for the proxies and where they came from."""
 
-    x: object  # np.ndarray uint8 (N, H, W, 3)
-    y: object  # np.ndarray int64 (N,)
+    x: np.ndarray  # uint8 (N, H, W, 3)
+    y: np.ndarray  # int64 (N,)
     description: str
 
 

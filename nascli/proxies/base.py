@@ -31,7 +31,7 @@ class Candidate:
     space: SearchSpace = field(compare=False)
     resolution: int
     seed: int = 0
-    device: str = "cpu"  # torch device string the network is scored on
+    device: str | torch.device = "cpu"  # where the network is scored
 
     @property
     def num_classes(self) -> int:
