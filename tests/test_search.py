@@ -7,6 +7,7 @@ proxies, milliseconds per cell), so the driver, storage and reports are what is 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -81,21 +82,25 @@ def test_constraint_values_reach_the_samplers_that_learn_from_them(
 ) -> None:
     """TPE/NSGA-II read Optuna constraints (relative excess, <= 0 fits); evolution and random
     never do, so they are not written for them (two storage round trips per budget)."""
-    from optuna.study._constrained_optimization import _get_constraints_from_system_attrs
-
     driver = _driver(tmp_path, algo=algo, iterations=10)
     study = driver.open_study()
     driver.run(study, iterations=10, timeout=None)
     trials = study.get_trials(deepcopy=False)
-    constraints = [_get_constraints_from_system_attrs(t.system_attrs) for t in trials]
+    constraints = [t.constraints for t in trials]  # public FrozenTrial API
     if algo == "random":
         assert not any(constraints)
         return
     assert any(t.state.name == "PRUNED" for t in trials), "60 MMACs must reject part of NB201"
+    from nascli.spaces import arch_from_canonical, get_space
+
+    space = get_space("nb201")
+    arch_of = {r.number: r.arch for r in driver.records(study)}
     for trial, values in zip(trials, constraints, strict=True):
         assert len(values) == 1, "one constraint per budget"
         (excess,) = values.values()
         assert (excess <= 0) == (trial.state.name != "PRUNED")
+        macs = space.cost(arch_from_canonical(arch_of[trial.number])).macs
+        assert excess == pytest.approx((macs - 60e6) / 60e6)  # relative excess over 60 M
 
 
 def test_proxy_failures_are_failed_trials_not_crashes(tmp_path: Path) -> None:
@@ -124,24 +129,47 @@ def test_evolution_is_seeded_and_reproducible(tmp_path: Path) -> None:
     assert [r.arch for r in other.state(study).trials] != sequences[0]
 
 
+def _hand_rank_sum(columns: list[list[float]]) -> list[float]:
+    """AZ-NAS ``Σ_p log(rank_p / N)``, ranks 1..N with ties sharing their mean rank."""
+    n = len(columns[0])
+    totals = [0.0] * n
+    for column in columns:
+        for i, v in enumerate(column):
+            below = sum(1 for u in column if u < v)
+            equal = sum(1 for u in column if u == v)
+            totals[i] += math.log((below + (equal + 1) / 2) / n)
+    return totals
+
+
 def test_evolution_ranks_ensemble_members_over_the_current_population(tmp_path: Path) -> None:
     """A trial's stored ensemble value is relative to the population of its time (the first
     trial always gets log(1/1) = 0, the best possible); evolution must compare members by
-    their rank sum over everything evaluated so far."""
-    from nascli.proxies.ensemble import rank_aggregate
+    their rank sum over everything evaluated so far. The members are read where evolution
+    receives them (the proposer's ``propose``) and checked against the rank sum by hand."""
 
     driver = _driver(tmp_path, proxy="params+flops", iterations=14, budgets=["200MFLOPs"])
+    inner = driver.proposer
+    calls: list[list] = []
+
+    class RecordingProposer:
+        def propose(self, trial_number, members, seen):
+            calls.append(list(members))
+            return inner.propose(trial_number, members, seen)
+
+    driver.proposer = RecordingProposer()
     study = driver.open_study()
     driver.run(study, iterations=14, timeout=None)
-    records = driver.records(study)
-    done = [r for r in records if r.state == "COMPLETE" and r.values is not None]
+    done = [r for r in driver.records(study) if r.state == "COMPLETE" and r.values is not None]
     assert done[0].values[0] == 0.0, "stored value of the first trial: log(1/1)"
-    expected = rank_aggregate({n: [r.info["scores"][n] for r in done] for n in ("params", "flops")})
-    members = driver._members(records)
-    assert [m.rank_key[0] for m in members] == pytest.approx(expected)
-    best = max(members, key=lambda m: m.rank_key)
-    assert best.rank_key[0] == pytest.approx(max(expected))
-    assert best.rank_key[0] < 0.0 or len(done) == 1
+    scores = {r.arch: r.info["scores"] for r in done}
+    assert max(len(members) for members in calls) >= 10
+    for members in calls:
+        if not members:
+            continue
+        columns = [[scores[m.arch.canonical][n] for m in members] for n in ("params", "flops")]
+        assert [m.rank_key[0] for m in members] == pytest.approx(_hand_rank_sum(columns))
+    # the last population re-ranks the first trial below its stored (best possible) 0.0
+    assert min(m.rank_key[0] for m in calls[-1]) < 0.0
 
 
 def test_config_yaml_unknown_keys_and_cli_override(tmp_path: Path) -> None:
@@ -222,7 +250,7 @@ def test_cli_outputs_resume_and_refusal(tmp_path: Path) -> None:
     ("args", "message"),
     [
         (["--algo", "annealing"], "unknown algorithm"),
-        (["--proxy", "zicoo"], "zico"),
+        (["--proxy", "zicoo"], "unknown proxy 'zicoo' (did you mean 'zico'?)"),
         (["--space", "nb202"], "unknown search space"),
         (["--storage", "postgresql://u:secret@127.0.0.1:1/db"], "storage"),
         (["--budget", "1MFLOPs"], "no architecture"),
