@@ -14,7 +14,6 @@ import pytest
 from scipy.stats import kendalltau, spearmanr
 from typer.testing import CliRunner
 
-from nascli.arch import resolve_arch
 from nascli.bench import (
     GroundTruth,
     cached_subset,
@@ -30,7 +29,7 @@ from nascli.proxies.base import Candidate
 from nascli.proxies.ensemble import ProxyItem, parse_proxy_list, rank_aggregate
 from nascli.proxies.runner import score_arch
 from nascli.score_cache import ScoreCache
-from nascli.spaces import get_space
+from nascli.spaces import get_space, resolve_arch
 
 NB201_CSV = "nb201_accuracy.csv"
 PUBLISHED_CSV = "published_correlations_nb201.csv"

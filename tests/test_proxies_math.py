@@ -473,8 +473,7 @@ def test_registry_does_not_import_torch() -> None:
 # ----------------------------------------------------------------- slow sanity
 @pytest.mark.slow
 def test_zico_on_zico_600m_is_in_the_hundreds() -> None:
-    from nascli.arch import resolve_arch
-    from nascli.spaces import get_space
+    from nascli.spaces import get_space, resolve_arch
 
     arch = resolve_arch(str(REPO / "configs" / "archs" / "zico-600m.yaml"))
     space = get_space(arch.space)

@@ -60,19 +60,18 @@ def test_over_budget_candidates_never_reach_the_proxy(tmp_path: Path, algo: str)
     state = driver.state(study)
     assert state.done >= 15
     assert state.rejected > 0, "60 MMACs must reject part of NB201"
-    from nascli.arch import Arch
-    from nascli.spaces import get_space
+    from nascli.spaces import arch_from_canonical, get_space
 
     space = get_space("nb201")
     assert recorder.seen
     for canonical in recorder.seen:
-        assert space.cost(Arch.from_canonical(canonical)).macs <= 60e6
+        assert space.cost(arch_from_canonical(canonical)).macs <= 60e6
     assert len(recorder.seen) == len(set(recorder.seen)), "a cached net was scored twice"
     for record in state.trials:
         if record.state == "COMPLETE":
             assert record.info["macs"] <= 60e6
             assert record.values[0] == pytest.approx(
-                space.cost(Arch.from_canonical(record.arch)).params
+                space.cost(arch_from_canonical(record.arch)).params
             )
 
 
@@ -222,7 +221,7 @@ def test_cli_outputs_resume_and_refusal(tmp_path: Path) -> None:
     }  # fmt: skip
     best = summary["best"]
     assert best["macs"] <= 60e6 and best["value"] == max(r["value"] for r in summary["top"])
-    from nascli.arch import resolve_arch
+    from nascli.spaces import resolve_arch
 
     assert resolve_arch(str(run / "best.yaml")).canonical == best["canonical"]
     lines = (run / "top.csv").read_text().splitlines()
@@ -284,8 +283,7 @@ def test_baselines_scored_with_identical_settings(tmp_path: Path) -> None:
     assert code == 0, summary
     names = {b["name"] for b in summary["baselines"]}
     assert names == {"nb201:13714", "nb201:0"}
-    from nascli.arch import resolve_arch
-    from nascli.spaces import get_space
+    from nascli.spaces import get_space, resolve_arch
 
     for base in summary["baselines"]:
         arch = resolve_arch(base["canonical"])
@@ -294,9 +292,9 @@ def test_baselines_scored_with_identical_settings(tmp_path: Path) -> None:
 
 def test_latency_budget_and_pareto_front(tmp_path: Path) -> None:
     """A latency budget priced from the shipped NB201 CPU table, proxy ↑ vs latency ↓."""
-    from nascli.arch import resolve_arch
     from nascli.latency.predict import Predictor
     from nascli.latency.table import LatencyTable
+    from nascli.spaces import resolve_arch
 
     table_path = Path(__file__).resolve().parents[1] / "latency_tables" / "cpu" / "nb201-32.json"
     predictor = Predictor(LatencyTable.load(table_path))

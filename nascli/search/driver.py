@@ -44,6 +44,7 @@ from nascli.search.evolution import Evolution, Member, NoFeasibleCandidate, pare
 from nascli.search.storage import make_storage
 from nascli.search.study_info import ATTR, set_info, store_arch_params
 from nascli.search.surrogate import TERMS_KEY, LayerwiseProxy, SurrogateProposer
+from nascli.spaces import arch_from_canonical
 
 if TYPE_CHECKING:
     import optuna
@@ -283,7 +284,7 @@ class SearchDriver:
         else:
             ranks = pareto_ranks(points)
             keys = [(-float(rank), p[0]) for rank, p in zip(ranks, points, strict=True)]
-        return [Member(Arch.from_canonical(r.arch), k) for r, k in zip(done, keys, strict=True)]  # type: ignore[arg-type]
+        return [Member(arch_from_canonical(r.arch), k) for r, k in zip(done, keys, strict=True)]  # type: ignore[arg-type]
 
     def _reranked(
         self, done: list[TrialRecord], points: list[tuple[float, ...]]

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nascli.arch import Arch
 from nascli.errors import NascliError
 from nascli.report import (
     Row,
@@ -168,6 +167,7 @@ def write_outputs(
     ``summary.json`` (``failed_steps``) and the notes, and ``summary.json`` is always written.
     """
     from nascli.atomic import write_text_atomic
+    from nascli.spaces import arch_from_canonical, arch_to_yaml
 
     config = driver.config
     state = driver.state(study)
@@ -183,8 +183,8 @@ def write_outputs(
     files["top_csv"] = str(run_dir / "top.csv")
     if best is not None:
         header = f"# best of nascli search (trial {best.trial}, {config.proxy} {best.value:.4g})\n"
-        arch = Arch.from_canonical(best.arch)
-        write_text_atomic(run_dir / "best.yaml", header + arch.to_yaml())
+        arch = arch_from_canonical(best.arch)
+        write_text_atomic(run_dir / "best.yaml", header + arch_to_yaml(arch))
         files["best_yaml"] = str(run_dir / "best.yaml")
     baselines: list[Row] = []
     with _step("baselines", failed):
@@ -195,7 +195,7 @@ def write_outputs(
             with _step("best.onnx", failed):
                 from nascli.export import export_onnx
 
-                export_onnx(Arch.from_canonical(best.arch), run_dir / "best.onnx")
+                export_onnx(arch_from_canonical(best.arch), run_dir / "best.onnx")
                 files["best_onnx"] = str(run_dir / "best.onnx")
         best_info = {**best.as_dict(), "yaml": files["best_yaml"], "onnx": files.get("best_onnx")}
         best_info["latency_ms"] = best.latency_ms or None

@@ -125,7 +125,7 @@ def calibrated(config: SearchConfig, chatty: bool) -> SearchConfig:
     from dataclasses import replace
 
     from nascli.budget import known_devices, parse_budgets
-    from nascli.latency.host import recalibrate
+    from nascli.latency.host import reanchor
     from nascli.latency.table import LatencyTable, default_table_path
     from nascli.paths import user_table_path
     from nascli.spaces import get_space
@@ -144,7 +144,7 @@ def calibrated(config: SearchConfig, chatty: bool) -> SearchConfig:
         raise ConfigError(f"--calibrate: no latency table {base} to re-anchor")
     if chatty:
         print(f"calibrating {base} on {config.calibrate} networks here...", file=sys.stderr)
-    table, info = recalibrate(LatencyTable.load(base), config.calibrate)
+    table, info = reanchor(LatencyTable.load(base), config.calibrate)
     out = table.save(user_table_path(devices[0], space.name, space.resolution))
     if chatty:
         print(
