@@ -16,20 +16,33 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 from nascli.errors import ConfigError
 from nascli.proxies.base import Batch
 
-WEIGHT_LAYERS = (nn.Conv2d, nn.Linear)
-BATCHNORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+
+def weight_layer_types() -> tuple[type, ...]:
+    """Conv2d and Linear: the layers whose weights the proxies read (torch loaded on use)."""
+    from torch import nn
+
+    return (nn.Conv2d, nn.Linear)
+
+
+def batchnorm_types() -> tuple[type, ...]:
+    """Every BatchNorm dimensionality (torch loaded on use)."""
+    from torch import nn
+
+    return (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 
 
 def weight_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
     """Conv2d/Linear modules in ``named_modules`` order (each module once)."""
-    return [(name, m) for name, m in model.named_modules() if isinstance(m, WEIGHT_LAYERS)]
+    return [(name, m) for name, m in model.named_modules() if isinstance(m, weight_layer_types())]
 
 
 def first_batch(batches: Sequence[Batch], proxy: str) -> Batch:
@@ -48,13 +61,15 @@ def input_shape(batches: Sequence[Batch], resolution: int, channels: int = 3) ->
 
 def cross_entropy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Mean cross-entropy of ``model(x)`` against integer labels ``y``."""
+    from torch import nn
+
     return nn.functional.cross_entropy(model(x), y)
 
 
 def disable_batchnorm(model: nn.Module) -> None:
     """Make every BatchNorm the identity (zero-cost-nas ``bn=False``: forward = no-op)."""
     for module in model.modules():
-        if isinstance(module, BATCHNORMS):
+        if isinstance(module, batchnorm_types()):
             module.forward = _identity  # type: ignore[method-assign]
 
 
@@ -71,12 +86,14 @@ def finite_or_nan(value: float) -> float:
 def kaiming_fanin_init(model: nn.Module) -> None:
     """AZ-NAS / VKDNW ``kaiming_norm_fanin`` init: conv/linear weights N(0, 2/fan_in), zero
     biases, BatchNorm/GroupNorm affine weight 1 and bias 0 (drawn from torch's global RNG)."""
+    from torch import nn
+
     for module in model.modules():
-        if isinstance(module, WEIGHT_LAYERS):
+        if isinstance(module, weight_layer_types()):
             nn.init.kaiming_normal_(module.weight, mode="fan_in", nonlinearity="relu")
             if module.bias is not None:
                 nn.init.zeros_(module.bias)
-        elif isinstance(module, (*BATCHNORMS, nn.GroupNorm)) and module.affine:
+        elif isinstance(module, (*batchnorm_types(), nn.GroupNorm)) and module.affine:
             nn.init.ones_(module.weight)
             nn.init.zeros_(module.bias)
 
@@ -91,6 +108,8 @@ def proxy_input(batches: Sequence[Batch], resolution: int, seed: int, kind: str)
     how much of torch's global RNG the network build consumed. Without batches the shape is
     64 × 3 × resolution².
     """
+    import torch
+
     if kind not in INPUTS:
         raise ConfigError(f"proxy input must be one of {', '.join(INPUTS)}, got {kind!r}")
     if kind == "data":
@@ -105,6 +124,8 @@ def stage_features(model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
     nascli's networks (NB201 and block networks) keep the body in a ``features``
     ``nn.Sequential``; these outputs are what AZ-NAS calls the cell features.
     """
+    from torch import nn
+
     body = getattr(model, "features", None)
     if not isinstance(body, nn.Sequential):
         raise TypeError(f"{type(model).__name__} has no 'features' nn.Sequential to read")
@@ -129,6 +150,8 @@ def forward_with_hooks(
     Activation-pattern proxies (NASWOT, MeCo, SWAP) read what flows through chosen modules;
     the hooks are removed even when the forward fails. ``pre`` hooks see the inputs only.
     """
+    import torch
+
     register = "register_forward_pre_hook" if pre else "register_forward_hook"
     handles = [getattr(module, register)(hook) for module in modules]
     try:

@@ -19,15 +19,19 @@ every element of ``weight[k]`` gets F_k) and sums every element, so a layer cont
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 from nascli.proxies._common import cross_entropy, finite_or_nan, first_batch, weight_layers
 from nascli.proxies.base import Batch, Candidate
 
 
 def fisher_score(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    import torch
+
     totals: list[torch.Tensor] = []
     handles = []
 

@@ -22,15 +22,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 from nascli.proxies._common import cross_entropy, finite_or_nan, first_batch, weight_layers
 from nascli.proxies.base import Batch, Candidate
 
 
 def grasp_score(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    import torch
+
     model.train()
     model.zero_grad(set_to_none=True)
     weights = [module.weight for _name, module in weight_layers(model)]

@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from torch import nn
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 from nascli.proxies._common import finite_or_nan, first_batch
 from nascli.proxies.base import Batch, Candidate
@@ -29,6 +32,8 @@ EIGEN_EPS = 1e-5
 
 def jacobian_rows(model: nn.Module, x: torch.Tensor) -> np.ndarray:
     """(N, C·H·W) float64 array of ∂(Σ_k y_nk)/∂x_n."""
+    import torch
+
     model.train()
     model.zero_grad(set_to_none=True)
     x = x.detach().clone().requires_grad_(True)

@@ -26,9 +26,11 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 from nascli.proxies._common import finite_or_nan, first_batch, forward_with_hooks
 from nascli.proxies.base import Batch, Candidate
@@ -36,6 +38,8 @@ from nascli.proxies.base import Batch, Candidate
 
 def min_correlation_eigenvalue(feature: torch.Tensor) -> float:
     """Smallest eigenvalue of the channel correlation of one sample's output (C, ...)."""
+    import torch
+
     rows = feature.detach().reshape(feature.shape[0], -1).double()
     with warnings.catch_warnings():  # one position: no variance, corrcoef warns and gives nan
         warnings.simplefilter("ignore", UserWarning)
@@ -46,6 +50,8 @@ def min_correlation_eigenvalue(feature: torch.Tensor) -> float:
 
 def meco_score(model: nn.Module, x: torch.Tensor) -> float:
     """Σ over modules of the minimum correlation eigenvalue of their output on ``x[0]``."""
+    import torch
+
     values: list[float] = []
 
     def hook(_module: nn.Module, _inputs: tuple, output: object) -> None:

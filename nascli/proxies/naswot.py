@@ -23,18 +23,21 @@ the score is ``nan`` (failed architecture).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 from nascli.proxies._common import finite_or_nan, first_batch, forward_with_hooks
 from nascli.proxies.base import Batch, Candidate
 
-RELUS = (nn.ReLU, nn.ReLU6)
-
 
 def naswot_kernel(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """The (N, N) float64 kernel K summed over every ReLU of one forward of ``x``."""
+    import torch
+    from torch import nn
+
     n = x.shape[0]
     kernel = torch.zeros(n, n, dtype=torch.float64)
 
@@ -46,13 +49,15 @@ def naswot_kernel(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
         agree_off = units - ones[:, None] - ones[None, :] + agree_on
         kernel.add_((agree_on + agree_off).to(torch.float64))
 
-    relus = [m for m in model.modules() if isinstance(m, RELUS)]
+    relus = [m for m in model.modules() if isinstance(m, (nn.ReLU, nn.ReLU6))]
     forward_with_hooks(model, x, relus, hook, pre=True)
     return kernel
 
 
 def naswot_score(model: nn.Module, x: torch.Tensor) -> float:
     """``log |det K|`` of the ReLU-code kernel, ``nan`` when K is singular."""
+    import torch
+
     _sign, logabsdet = torch.linalg.slogdet(naswot_kernel(model, x))
     return finite_or_nan(float(logabsdet))
 

@@ -10,15 +10,19 @@ mean cross-entropy of the first batch, network in train mode with BatchNorm
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 from nascli.proxies._common import cross_entropy, finite_or_nan, first_batch, weight_layers
 from nascli.proxies.base import Batch, Candidate
 
 
 def snip_score(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    import torch
+
     model.train()
     model.zero_grad(set_to_none=True)
     cross_entropy(model, x, y).backward()

@@ -28,16 +28,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 from nascli.proxies._common import (
-    BATCHNORMS,
-    WEIGHT_LAYERS,
+    batchnorm_types,
     finite_or_nan,
     first_batch,
     forward_with_hooks,
+    weight_layer_types,
 )
 from nascli.proxies.base import Batch, Candidate
 
@@ -46,19 +48,25 @@ MAX_SAMPLES = 63
 
 def gaussian_init(model: nn.Module) -> None:
     """SWAP's ``network_weight_gaussian_init`` (weights N(0, 1), biases 0, BN 1/0)."""
+    import torch
+    from torch import nn
+
     with torch.no_grad():
         for module in model.modules():
-            if isinstance(module, WEIGHT_LAYERS):
+            if isinstance(module, weight_layer_types()):
                 nn.init.normal_(module.weight)
                 if module.bias is not None:
                     nn.init.zeros_(module.bias)
-            elif isinstance(module, BATCHNORMS) and module.affine:
+            elif isinstance(module, batchnorm_types()) and module.affine:
                 nn.init.ones_(module.weight)
                 nn.init.zeros_(module.bias)
 
 
 def activation_patterns(model: nn.Module, x: torch.Tensor) -> int:
     """Number of distinct per-neuron firing patterns over the samples of ``x``."""
+    import torch
+    from torch import nn
+
     n = x.shape[0]
     if n > MAX_SAMPLES:
         raise ValueError(f"SWAP packs patterns into 64-bit integers: at most {MAX_SAMPLES} samples")

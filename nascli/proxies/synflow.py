@@ -20,9 +20,10 @@ scores the network as trained; NAS-Bench-201 ignores the flag. float64 keeps pro
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
+if TYPE_CHECKING:
+    from torch import nn
 
 from nascli.proxies._common import disable_batchnorm, finite_or_nan, input_shape, weight_layers
 from nascli.proxies.base import Batch, Candidate
@@ -30,6 +31,8 @@ from nascli.proxies.base import Batch, Candidate
 
 def synflow_score(model: nn.Module, shape: Sequence[int]) -> float:
     """SynFlow of ``model`` for inputs of shape ``shape`` = [C, H, W] (modifies ``model``)."""
+    import torch
+
     disable_batchnorm(model)
     model.double()
     with torch.no_grad():

@@ -45,19 +45,23 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
-from nascli.proxies._common import BATCHNORMS, kaiming_fanin_init, proxy_input
+from nascli.proxies._common import batchnorm_types, kaiming_fanin_init, proxy_input
 from nascli.proxies.base import Batch, Candidate
 
 SMOOTHING = 0.05
-QUANTILES = torch.arange(0.1, 1.0, 0.1, dtype=torch.float64)  # 0.1 … 0.9, as released
+DECILES = 9  # the spectrum's deciles 0.1 … 0.9, as released
 
 
 def cholesky_factor(logits: torch.Tensor, smoothing: float = SMOOTHING) -> torch.Tensor:
     """(B, C, C) lower-triangular L with L·Lᵀ = diag(p) − ppᵀ of the smoothed softmax p."""
+    import torch
+
     c = logits.shape[1]
     p = torch.softmax(logits.detach().double(), dim=1) * (1 - smoothing) + smoothing / c
     q = 1.0 - torch.cumsum(p, dim=1)
@@ -73,6 +77,9 @@ def cholesky_factor(logits: torch.Tensor, smoothing: float = SMOOTHING) -> torch
 
 def _shift(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
     """Input channel 0 as weight [0, 0, 0, 0] of ``conv`` sees it: (B, 1, H_out, W_out)."""
+    import torch
+    from torch import nn
+
     kernel = torch.zeros(1, 1, *conv.kernel_size, dtype=x.dtype)
     kernel[0, 0, 0, 0] = 1.0
     return nn.functional.conv2d(
@@ -82,13 +89,16 @@ def _shift(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
 
 def _first_element_term(module: nn.Module, param: str, x: torch.Tensor) -> torch.Tensor:
     """∂(output channel 0)/∂(first element of ``param``) per sample, shaped like out[:, :1]."""
+    import torch
+    from torch import nn
+
     if param == "bias":
         return torch.ones(1, dtype=x.dtype)
     if isinstance(module, nn.Conv2d):
         return _shift(x, module)
     if isinstance(module, nn.Linear):
         return x[:, :1]
-    if isinstance(module, BATCHNORMS):
+    if isinstance(module, batchnorm_types()):
         mean, var = module.running_mean, module.running_var
         assert mean is not None and var is not None
         return (x[:, :1] - mean[0]) / torch.sqrt(var[0] + module.eps)
@@ -106,6 +116,8 @@ def selected_parameters(model: nn.Module, limit: int) -> list[tuple[nn.Module, s
 
 def fisher_rows(model: nn.Module, x: torch.Tensor, limit: int) -> torch.Tensor:
     """(B·C, P) float64 rows of L_n·J_n, stacked over samples n and rows r."""
+    import torch
+
     model.eval()
     batch = x.shape[0]
     chosen = selected_parameters(model, limit)
@@ -145,8 +157,11 @@ def fisher_rows(model: nn.Module, x: torch.Tensor, limit: int) -> torch.Tensor:
 
 def spectrum_entropy(fisher: torch.Tensor) -> float:
     """−Σ t·log(t + 1e-10) of the normalised deciles t of the singular values of F."""
+    import torch
+
     lambdas = torch.linalg.svdvals(fisher)
-    quantiles = torch.quantile(lambdas, QUANTILES.to(lambdas.dtype))
+    levels = torch.arange(0.1, 1.0, 0.1, dtype=torch.float64)  # DECILES levels, as released
+    quantiles = torch.quantile(lambdas, levels.to(lambdas.dtype))
     t = quantiles / (quantiles.abs().sum() + 1e-10)
     return float(-(t * torch.log(t + 1e-10)).sum())
 
@@ -160,7 +175,7 @@ def vkdnw_parts(model: nn.Module, x: torch.Tensor, limit: int = 128) -> tuple[in
 
 def vkdnw_value(dim: int, entropy: float) -> float:
     """One scalar ordered as the paper's lexicographic (dim, entropy) rank."""
-    return dim + entropy / (1.0 + math.log(len(QUANTILES)))
+    return dim + entropy / (1.0 + math.log(DECILES))
 
 
 class VKDNW:
@@ -178,6 +193,8 @@ class VKDNW:
         self.input = input
 
     def score(self, candidate: Candidate, batches: Sequence[Batch]) -> float:
+        import torch
+
         model = candidate.build(residual=True)
         kaiming_fanin_init(model)
         x = proxy_input(batches, candidate.resolution, candidate.seed, self.input)

@@ -30,20 +30,25 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 from nascli.errors import ConfigError
-from nascli.proxies._common import WEIGHT_LAYERS, finite_or_nan
+from nascli.proxies._common import finite_or_nan, weight_layer_types
 from nascli.proxies.base import Batch, Candidate
 
 
 def gaussian_init(model: nn.Module, generator: torch.Generator) -> None:
     """Zen-NAS init: conv/linear weights N(0,1), biases 0; BN/GN weight 1, bias 0."""
+    import torch
+    from torch import nn
+
     with torch.no_grad():
         for module in model.modules():
-            if isinstance(module, WEIGHT_LAYERS):
+            if isinstance(module, weight_layer_types()):
                 module.weight.normal_(0.0, 1.0, generator=generator)
                 if module.bias is not None:
                     module.bias.zero_()
@@ -56,6 +61,9 @@ def gaussian_init(model: nn.Module, generator: torch.Generator) -> None:
 
 def zen_score(model: nn.Module, x: torch.Tensor, noise: torch.Tensor, gamma: float) -> float:
     """Zen-score of ``model`` (weights already set) for input ``x`` and perturbation ``noise``."""
+    import torch
+    from torch import nn
+
     model.train()
     with torch.no_grad():
         out = model.forward_features(x)
@@ -102,6 +110,8 @@ class Zen:
     batches_needed = 0
 
     def score(self, candidate: Candidate, batches: Sequence[Batch]) -> float:
+        import torch
+
         if batches:
             shape = list(batches[0][0].shape)
         else:

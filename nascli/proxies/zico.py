@@ -40,9 +40,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 from nascli.errors import ConfigError
 from nascli.proxies._common import cross_entropy, weight_layers
@@ -67,6 +69,8 @@ def record_gradients(
     keeps ``.grad`` across batches (its first commit). A layer that gets no gradient
     (unused) records zeros.
     """
+    import torch
+
     layers = weight_layers(model)
     model.train()
     model.zero_grad(set_to_none=True)
@@ -106,6 +110,8 @@ def inverse_cv_sum(grads: Sequence[torch.Tensor]) -> torch.Tensor:
     the reference's ``np.std``. (Rounding differences between such formulas move a
     layer's log-sum by ~1e-6.)
     """
+    import torch
+
     n = len(grads)
     if n == 2:
         first, second = grads
