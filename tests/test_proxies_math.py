@@ -13,6 +13,7 @@ import math
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -438,6 +439,46 @@ def test_registry_metadata_matches_classes() -> None:
             info["name"], info["needs_data"], info["needs_labels"], info["cost"],
         )  # fmt: skip
         assert set(info["options"]) == set(REGISTRY[name].options)
+
+
+def test_registry_is_built_from_the_proxy_modules() -> None:
+    """One source per proxy: the registry is the listed modules' ``SPECS``, in order; every
+    module declaring specs is listed; each class is bound to its spec and its constructor
+    takes exactly the spec's options, with no defaults of its own."""
+    import importlib
+    import inspect
+
+    import nascli.proxies as registry
+    from nascli.proxies.spec import SpecProxy
+
+    modules = {m: importlib.import_module(f"nascli.proxies.{m}") for m in registry.PROXY_MODULES}
+    declared = [spec for module in modules.values() for spec in module.SPECS]
+    assert list(REGISTRY.values()) == declared
+    assert all(a is b for a, b in zip(REGISTRY.values(), declared, strict=True))
+    folder = Path(registry.__file__).parent
+    with_specs = {p.stem for p in folder.glob("*.py") if "\nSPECS = " in p.read_text()}
+    assert with_specs == set(registry.PROXY_MODULES)
+    for module in modules.values():
+        for spec in module.SPECS:
+            cls = getattr(module, spec.class_name)
+            assert issubclass(cls, SpecProxy) and cls.spec is spec and cls.name == spec.name
+            params = dict(inspect.signature(cls.__init__).parameters)
+            params.pop("self", None)
+            params = {k: v for k, v in params.items() if v.kind is v.KEYWORD_ONLY}
+            assert set(params) == set(spec.options), spec.name
+            assert all(v.default is inspect.Parameter.empty for v in params.values()), spec.name
+
+
+def test_published_names_and_layer_terms_come_from_the_specs() -> None:
+    from nascli.proxies import layerwise_proxies, published_names
+
+    names = published_names()
+    assert names["grad norm"] == names["gradnorm"] == names["grad-norm"] == "grad-norm"
+    assert (names["#params"], names["jacob_cov"], names["zen-score"]) == ("params", "jacov", "zen")
+    assert names["vkdnw_single"] == "vkdnw" and names["zico"] == "zico"
+    assert set(names.values()) == set(REGISTRY)
+    assert layerwise_proxies() == tuple(n for n, s in REGISTRY.items() if s.layer_terms)
+    assert "zico" in layerwise_proxies() and "naswot" not in layerwise_proxies()
 
 
 def test_unknown_proxy_and_options() -> None:

@@ -27,6 +27,20 @@ if TYPE_CHECKING:
 
 from nascli.proxies._common import cross_entropy, finite_or_nan, first_batch, weight_layers
 from nascli.proxies.base import Batch, Candidate
+from nascli.proxies.spec import ProxySpec, SpecProxy, residual_option
+
+SPEC = ProxySpec(
+    name="fisher",
+    class_name="Fisher",
+    needs_data=True,
+    needs_labels=True,
+    cost="1 fwd+bwd",
+    description="Fisher: Σ channel saliency ½·mean(Σ act·grad)² (zero-cost-nas)",
+    options={
+        "residual": residual_option(True),
+    },
+)
+SPECS = (SPEC,)
 
 
 def fisher_score(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
@@ -61,16 +75,12 @@ def fisher_score(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     return finite_or_nan(float(sum(totals, torch.zeros((), dtype=torch.float64))))
 
 
-class Fisher:
+class Fisher(SpecProxy, spec=SPEC):
     """Fisher (see the module docstring)."""
 
-    name = "fisher"
-    needs_data = True
-    needs_labels = True
-    cost = "1 fwd+bwd"
     batches_needed = 1
 
-    def __init__(self, residual: bool = True) -> None:
+    def __init__(self, *, residual: bool) -> None:
         self.residual = bool(residual)
 
     def score(self, candidate: Candidate, batches: Sequence[Batch]) -> float:

@@ -34,6 +34,17 @@ if TYPE_CHECKING:
 
 from nascli.proxies._common import finite_or_nan, first_batch, forward_with_hooks
 from nascli.proxies.base import Batch, Candidate
+from nascli.proxies.spec import ProxySpec, SpecProxy
+
+SPEC = ProxySpec(
+    name="meco",
+    class_name="MeCo",
+    needs_data=True,
+    needs_labels=False,
+    cost="1 fwd (1 image)",
+    description="MeCo: Σ over modules of the min eigenvalue of the channel correlation (1 image)",
+)
+SPECS = (SPEC,)
 
 
 def min_correlation_eigenvalue(feature: torch.Tensor) -> float:
@@ -67,13 +78,9 @@ def meco_score(model: nn.Module, x: torch.Tensor) -> float:
     return math.fsum(v for v in values if math.isfinite(v))
 
 
-class MeCo:
+class MeCo(SpecProxy, spec=SPEC):
     """MeCo (see the module docstring)."""
 
-    name = "meco"
-    needs_data = True
-    needs_labels = False
-    cost = "1 fwd (1 image)"
     batches_needed = 1
 
     def score(self, candidate: Candidate, batches: Sequence[Batch]) -> float:

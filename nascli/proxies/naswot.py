@@ -31,6 +31,20 @@ if TYPE_CHECKING:
 
 from nascli.proxies._common import finite_or_nan, first_batch, forward_with_hooks
 from nascli.proxies.base import Batch, Candidate
+from nascli.proxies.spec import ProxySpec, SpecProxy, residual_option
+
+SPEC = ProxySpec(
+    name="naswot",
+    class_name="NASWOT",
+    needs_data=True,
+    needs_labels=False,
+    cost="1 fwd",
+    description="NASWOT: log|det K| of binary ReLU codes over a batch",
+    options={
+        "residual": residual_option(True),
+    },
+)
+SPECS = (SPEC,)
 
 
 def naswot_kernel(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -62,16 +76,12 @@ def naswot_score(model: nn.Module, x: torch.Tensor) -> float:
     return finite_or_nan(float(logabsdet))
 
 
-class NASWOT:
+class NASWOT(SpecProxy, spec=SPEC):
     """NASWOT log|det K| of binary ReLU codes (see the module docstring)."""
 
-    name = "naswot"
-    needs_data = True
-    needs_labels = False
-    cost = "1 fwd"
     batches_needed = 1
 
-    def __init__(self, residual: bool = True) -> None:
+    def __init__(self, *, residual: bool) -> None:
         self.residual = bool(residual)
 
     def score(self, candidate: Candidate, batches: Sequence[Batch]) -> float:

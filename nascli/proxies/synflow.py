@@ -27,6 +27,20 @@ if TYPE_CHECKING:
 
 from nascli.proxies._common import disable_batchnorm, finite_or_nan, input_shape, weight_layers
 from nascli.proxies.base import Batch, Candidate
+from nascli.proxies.spec import ProxySpec, SpecProxy, residual_option
+
+SPEC = ProxySpec(
+    name="synflow",
+    class_name="SynFlow",
+    needs_data=False,
+    needs_labels=False,
+    cost="1 fwd+bwd (batch 1, float64)",
+    description="SynFlow: Σ|θ ⊙ ∂R/∂θ| of the |θ| network on an all-ones input, BN off",
+    options={
+        "residual": residual_option(True),
+    },
+)
+SPECS = (SPEC,)
 
 
 def synflow_score(model: nn.Module, shape: Sequence[int]) -> float:
@@ -50,16 +64,12 @@ def synflow_score(model: nn.Module, shape: Sequence[int]) -> float:
     return finite_or_nan(float(total))
 
 
-class SynFlow:
+class SynFlow(SpecProxy, spec=SPEC):
     """SynFlow (see the module docstring)."""
 
-    name = "synflow"
-    needs_data = False
-    needs_labels = False
-    cost = "1 fwd+bwd (batch 1, float64)"
     batches_needed = 0
 
-    def __init__(self, residual: bool = True) -> None:
+    def __init__(self, *, residual: bool) -> None:
         self.residual = bool(residual)
 
     def score(self, candidate: Candidate, batches: Sequence[Batch]) -> float:

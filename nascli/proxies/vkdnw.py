@@ -53,6 +53,24 @@ if TYPE_CHECKING:
 
 from nascli.proxies._common import batchnorm_types, kaiming_fanin_init, proxy_input
 from nascli.proxies.base import Batch, Candidate
+from nascli.proxies.spec import INPUT_OPTION, Option, ProxySpec, SpecProxy
+
+SPEC = ProxySpec(
+    name="vkdnw",
+    class_name="VKDNW",
+    needs_data=False,
+    needs_labels=False,
+    cost="1 fwd + C input-only bwd (eval mode)",
+    description="VKDNW: #param tensors, then entropy of the Fisher spectrum deciles (VKDNW_single)",
+    options={
+        "params": Option(int, 128, "first P parameter tensors, one weight each"),
+        "samples": Option(int, 16, "inputs the Fisher averages over (released: 64)"),
+        "input": INPUT_OPTION,
+    },
+    aliases=("vkdnw_single",),
+)
+SPECS = (SPEC,)
+
 
 SMOOTHING = 0.05
 DECILES = 9  # the spectrum's deciles 0.1 … 0.9, as released
@@ -178,16 +196,12 @@ def vkdnw_value(dim: int, entropy: float) -> float:
     return dim + entropy / (1.0 + math.log(DECILES))
 
 
-class VKDNW:
+class VKDNW(SpecProxy, spec=SPEC):
     """VKDNW_single (see the module docstring)."""
 
-    name = "vkdnw"
-    needs_data = False
-    needs_labels = False
-    cost = "1 fwd + C input-only bwd (eval mode)"
     batches_needed = 1
 
-    def __init__(self, params: int = 128, samples: int = 16, input: str = "gaussian") -> None:
+    def __init__(self, *, params: int, samples: int, input: str) -> None:
         self.params = int(params)
         self.samples = int(samples)
         self.input = input

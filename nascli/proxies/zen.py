@@ -39,6 +39,24 @@ if TYPE_CHECKING:
 from nascli.errors import ConfigError
 from nascli.proxies._common import finite_or_nan, weight_layer_types
 from nascli.proxies.base import Batch, Candidate
+from nascli.proxies.spec import Option, ProxySpec, SpecProxy, residual_option
+
+SPEC = ProxySpec(
+    name="zen",
+    class_name="Zen",
+    needs_data=False,
+    needs_labels=False,
+    cost="2 fwd",
+    description="Zen-score: log E|f(x)−f(x+γε)| + Σ log √BN var, Gaussian weights and input",
+    options={
+        "mixup_gamma": Option(float, 0.01, "perturbation scale γ"),
+        "batch_size": Option(int, None, "Gaussian batch size (default: the data's)"),
+        "repeat": Option(int, 1, "average over this many Gaussian draws"),
+        "residual": residual_option(False),
+    },
+    aliases=("zen-score", "zennas"),
+)
+SPECS = (SPEC,)
 
 
 def gaussian_init(model: nn.Module, generator: torch.Generator) -> None:
@@ -78,20 +96,11 @@ def zen_score(model: nn.Module, x: torch.Tensor, noise: torch.Tensor, gamma: flo
     return finite_or_nan(math.log(delta) + log_bn)
 
 
-class Zen:
+class Zen(SpecProxy, spec=SPEC):
     """Zen-NAS's Zen-score (see the module docstring)."""
 
-    name = "zen"
-    needs_data = False
-    needs_labels = False
-    cost = "2 fwd"
-
     def __init__(
-        self,
-        mixup_gamma: float = 1e-2,
-        batch_size: int | None = None,
-        repeat: int = 1,
-        residual: bool = False,
+        self, *, mixup_gamma: float, batch_size: int | None, repeat: int, residual: bool
     ) -> None:
         if not isinstance(mixup_gamma, int | float) or not mixup_gamma > 0:
             raise ConfigError(f"proxy 'zen': mixup_gamma must be > 0, got {mixup_gamma!r}")
