@@ -372,3 +372,18 @@ def test_a_user_space_file_names_its_proxy(tmp_path: Path) -> None:
     path = tmp_path / "my-macro.yaml"
     path.write_text(yaml.safe_dump(data))
     assert resolve_config({"space": str(path), "budgets": ["1GFLOPs"]}).proxy == "naswot"
+
+
+@pytest.mark.parametrize(
+    ("space", "proxy", "algo"),
+    [
+        ("mobilenet-imagenet", "zico", "surrogate"),  # reports layer terms, macro space
+        ("mobilenet-imagenet", "naswot", "evolution"),  # no layer terms
+        ("nb201", "zico", "evolution"),  # a cell space: nothing to predict layer by layer
+    ],
+)
+def test_auto_algo_takes_the_surrogate_only_for_a_layer_wise_proxy_on_a_macro_space(
+    space: str, proxy: str, algo: str
+) -> None:
+    config = resolve_config({"space": space, "proxy": proxy, "budgets": ["450MFLOPs"]})
+    assert config.algo == algo
