@@ -362,8 +362,8 @@ def test_prediction_caches_keys_and_archs(tiny_nb201_table) -> None:
 def test_calibration_recovers_a_device_that_is_a_per_op_rescaling(tiny_nb201_table) -> None:
     """Target latencies = per-group scales × base sums + overhead: 10 nets recover the rest."""
     from nascli.latency.calibrate import GroupSums
-    from nascli.latency.device_calibration import calibrate_table
     from nascli.latency.predict import Predictor
+    from nascli.latency.recalibrate import calibrate_table
 
     base = tiny_nb201_table()
     sums = GroupSums(base)

@@ -282,7 +282,7 @@ def tables_calibrate(
     """Fit per-op-type scales + overhead from K whole networks measured on a new device,
     or (--measure N) re-anchor a table on this host by timing N networks here."""
     from nascli.latency.calibrate import read_measurements
-    from nascli.latency.device_calibration import calibrate_table
+    from nascli.latency.recalibrate import calibrate_table
 
     if (measure is None) == (measurements is None):
         raise ConfigError("give --measure N (time networks here) or --measurements CSV")
