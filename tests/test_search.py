@@ -124,24 +124,69 @@ def test_evolution_is_seeded_and_reproducible(tmp_path: Path) -> None:
     assert [r.arch for r in other.state(study).trials] != sequences[0]
 
 
-def test_evolution_ranks_ensemble_members_over_the_current_population(tmp_path: Path) -> None:
-    """A trial's stored ensemble value is relative to the population of its time (the first
-    trial always gets log(1/1) = 0, the best possible); evolution must compare members by
-    their rank sum over everything evaluated so far."""
-    from nascli.proxies.ensemble import rank_aggregate
+def test_ensemble_values_are_the_same_in_every_run(tmp_path: Path) -> None:
+    """A stored ensemble value depends only on the net and the fixed reference, not on the
+    population a run happened to evaluate: two different searches (evolution and random,
+    other seeds) give every net they share the same value, the progress shows it as a
+    percentile, and a resumed study keeps its stored reference even without the cache."""
+    import shutil
 
-    driver = _driver(tmp_path, proxy="params+flops", iterations=14, budgets=["200MFLOPs"])
-    study = driver.open_study()
-    driver.run(study, iterations=14, timeout=None)
-    records = driver.records(study)
-    done = [r for r in records if r.state == "COMPLETE" and r.values is not None]
-    assert done[0].values[0] == 0.0, "stored value of the first trial: log(1/1)"
-    expected = rank_aggregate({n: [r.info["scores"][n] for r in done] for n in ("params", "flops")})
-    members = driver._members(records)
-    assert [m.rank_key[0] for m in members] == pytest.approx(expected)
-    best = max(members, key=lambda m: m.rank_key)
-    assert best.rank_key[0] == pytest.approx(max(expected))
-    assert best.rank_key[0] < 0.0 or len(done) == 1
+    from nascli.arch import Arch
+    from nascli.paths import user_dir
+    from nascli.search.reference import REFERENCE_SIZE
+
+    drivers, values = [], []
+    for name, options in (
+        ("a", {"algo": "evolution", "seed": 1}),
+        ("b", {"algo": "random", "seed": 1}),
+    ):
+        driver = _driver(tmp_path / name, proxy="params+flops", iterations=10,
+                         budgets=["200MFLOPs"], **options)  # fmt: skip
+        study = driver.open_study()
+        driver.attach_reference(study)
+        assert len(driver.reference.values["params"]) == REFERENCE_SIZE
+        driver.run(study, iterations=10, timeout=None)
+        done = [r for r in driver.records(study) if r.state == "COMPLETE" and r.values]
+        drivers.append(driver)
+        values.append({r.arch: r.values[0] for r in done})
+        assert driver.state(study).best_text.endswith(" pct")
+    for mine, other in ((0, 1), (1, 0)):  # each run's nets, valued by the other run
+        for arch, stored in values[mine].items():
+            scores, _, error = drivers[other].score(Arch.from_canonical(arch))
+            assert error is None
+            assert drivers[other].proxy_value(scores) == stored
+    # the first trial is not 'best possible' any more: values are below 0 (log F < 0)
+    assert all(v < 0 for v in values[0].values())
+    shutil.rmtree(user_dir() / "cache")
+    resumed = _driver(tmp_path / "a", proxy="params+flops", iterations=10,
+                      budgets=["200MFLOPs"], algo="evolution", seed=1)  # fmt: skip
+    study = resumed.open_study()
+    resumed.attach_reference(study)
+    assert not (user_dir() / "cache").exists(), "the stored reference was used, not rescored"
+
+
+def test_reference_calibrated_value_by_hand() -> None:
+    """Reference (0, 1): Silverman's width h; F(0.5) = (Φ(.5/h) + Φ(-.5/h)) / 2 = 0.5 exactly,
+    so two components at their midpoints give 2 log 0.5, the 50th percentile."""
+    import math
+
+    from scipy.stats import norm
+
+    from nascli.proxies.ensemble import ReferenceScores, percentile_of
+
+    ref = ReferenceScores({"a": (0.0, 1.0), "b": (10.0, 20.0)})
+    mid = ref.value({"a": 0.5, "b": 15.0})
+    assert mid == pytest.approx(2 * math.log(0.5))
+    assert percentile_of(mid, 2) == pytest.approx(50.0)
+    width = 0.9 * min(0.5, 0.5 / 1.349) * 2**-0.2
+    expected = math.log((norm.cdf(1.0 / width) + norm.cdf(0.0)) / 2)
+    assert ref.log_cdf("a", 1.0) == pytest.approx(expected)
+    # strictly increasing, also far beyond the reference's best
+    far = [ref.log_cdf("a", x) for x in (1.0, 2.0, 3.0, 4.0)]
+    assert far == sorted(far) and len(set(far)) == 4
+    assert math.isnan(ref.value({"a": 0.5}))
+    with pytest.raises(ValueError):
+        ReferenceScores({"a": (1.0,)})
 
 
 def test_config_yaml_unknown_keys_and_cli_override(tmp_path: Path) -> None:
@@ -311,16 +356,6 @@ def test_shipped_search_configs_resolve(path: Path) -> None:
     for member in item.components:
         get_proxy(member)
     assert parse_budgets(list(config.budgets))
-
-
-def test_ensemble_value_of_one_candidate_by_hand() -> None:
-    """Own (2, 5) among (1, 5), (3, 4): ranks 2 of 3 and 2.5 of 3 (a tie takes the average)."""
-    import math
-
-    from nascli.search.components import ensemble_value
-
-    expected = math.log(2 / 3) + math.log(2.5 / 3)
-    assert ensemble_value([2, 5], [[1, 5], [3, 4]]) == pytest.approx(expected)
 
 
 @pytest.mark.parametrize(
