@@ -235,7 +235,7 @@ def test_cli_outputs_resume_and_refusal(tmp_path: Path) -> None:
     assert summary["trials"]["done"] == 12
     assert summary["proxy"] == {
         "name": "params", "components": ["params"], "resolution": 32, "batch_size": 16,
-        "batches": 2, "data": "Gaussian N(0,1), random labels", "seed": 0,
+        "batches": 2, "data": "Gaussian N(0,1), random labels", "seed": 0, "ensemble_value": None,
     }  # fmt: skip
     best = summary["best"]
     assert best["macs"] <= 60e6 and best["value"] == max(r["value"] for r in summary["top"])
