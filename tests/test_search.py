@@ -128,47 +128,68 @@ def test_evolution_is_seeded_and_reproducible(tmp_path: Path) -> None:
     assert [r.arch for r in other.state(study).trials] != sequences[0]
 
 
-def _hand_rank_sum(columns: list[list[float]]) -> list[float]:
-    """AZ-NAS ``Σ_p log(rank_p / N)``, ranks 1..N with ties sharing their mean rank."""
-    n = len(columns[0])
-    totals = [0.0] * n
-    for column in columns:
-        for i, v in enumerate(column):
-            below = sum(1 for u in column if u < v)
-            equal = sum(1 for u in column if u == v)
-            totals[i] += math.log((below + (equal + 1) / 2) / n)
-    return totals
+def test_ensemble_values_are_the_same_in_every_run(tmp_path: Path) -> None:
+    """A stored ensemble value depends only on the net and the fixed reference, not on the
+    population a run happened to evaluate: two different searches (evolution and random,
+    other seeds) give every net they share the same value, the progress shows it as a
+    percentile, and a resumed study keeps its stored reference even without the cache."""
+    import shutil
+
+    from nascli.paths import user_dir
+    from nascli.search.reference import REFERENCE_SIZE
+    from nascli.spaces import arch_from_canonical
+
+    drivers, values = [], []
+    for name, options in (
+        ("a", {"algo": "evolution", "seed": 1}),
+        ("b", {"algo": "random", "seed": 1}),
+    ):
+        driver = _driver(tmp_path / name, proxy="params+flops", iterations=10,
+                         budgets=["200MFLOPs"], **options)  # fmt: skip
+        study = driver.open_study()
+        driver.attach_reference(study)
+        assert len(driver.reference.values["params"]) == REFERENCE_SIZE
+        driver.run(study, iterations=10, timeout=None)
+        done = [r for r in driver.records(study) if r.state == "COMPLETE" and r.values]
+        drivers.append(driver)
+        values.append({r.arch: r.values[0] for r in done})
+        assert driver.state(study).best_text.endswith(" pct")
+    for mine, other in ((0, 1), (1, 0)):  # each run's nets, valued by the other run
+        for arch, stored in values[mine].items():
+            scores, _, error = drivers[other].score(arch_from_canonical(arch))
+            assert error is None
+            assert drivers[other].proxy_value(scores) == stored
+    # the first trial is not 'best possible' any more: values are below 0 (log F < 0)
+    assert all(v < 0 for v in values[0].values())
+    shutil.rmtree(user_dir() / "cache")
+    resumed = _driver(tmp_path / "a", proxy="params+flops", iterations=10,
+                      budgets=["200MFLOPs"], algo="evolution", seed=1)  # fmt: skip
+    study = resumed.open_study()
+    resumed.attach_reference(study)
+    assert not (user_dir() / "cache").exists(), "the stored reference was used, not rescored"
 
 
-def test_evolution_ranks_ensemble_members_over_the_current_population(tmp_path: Path) -> None:
-    """A trial's stored ensemble value is relative to the population of its time (the first
-    trial always gets log(1/1) = 0, the best possible); evolution must compare members by
-    their rank sum over everything evaluated so far. The members are read where evolution
-    receives them (the proposer's ``propose``) and checked against the rank sum by hand."""
+def test_reference_calibrated_value_by_hand() -> None:
+    """Reference (0, 1): Silverman's width h; F(0.5) = (Φ(.5/h) + Φ(-.5/h)) / 2 = 0.5 exactly,
+    so two components at their midpoints give 2 log 0.5, the 50th percentile."""
 
-    driver = _driver(tmp_path, proxy="params+flops", iterations=14, budgets=["200MFLOPs"])
-    inner = driver.proposer
-    calls: list[list] = []
+    from scipy.stats import norm
 
-    class RecordingProposer:
-        def propose(self, trial_number, members, seen):
-            calls.append(list(members))
-            return inner.propose(trial_number, members, seen)
+    from nascli.proxies.ensemble import ReferenceScores, percentile_of
 
-    driver.proposer = RecordingProposer()
-    study = driver.open_study()
-    driver.run(study, iterations=14, timeout=None)
-    done = [r for r in driver.records(study) if r.state == "COMPLETE" and r.values is not None]
-    assert done[0].values[0] == 0.0, "stored value of the first trial: log(1/1)"
-    scores = {r.arch: r.info["scores"] for r in done}
-    assert max(len(members) for members in calls) >= 10
-    for members in calls:
-        if not members:
-            continue
-        columns = [[scores[m.arch.canonical][n] for m in members] for n in ("params", "flops")]
-        assert [m.rank_key[0] for m in members] == pytest.approx(_hand_rank_sum(columns))
-    # the last population re-ranks the first trial below its stored (best possible) 0.0
-    assert min(m.rank_key[0] for m in calls[-1]) < 0.0
+    ref = ReferenceScores({"a": (0.0, 1.0), "b": (10.0, 20.0)})
+    mid = ref.value({"a": 0.5, "b": 15.0})
+    assert mid == pytest.approx(2 * math.log(0.5))
+    assert percentile_of(mid, 2) == pytest.approx(50.0)
+    width = 0.9 * min(0.5, 0.5 / 1.349) * 2**-0.2
+    expected = math.log((norm.cdf(1.0 / width) + norm.cdf(0.0)) / 2)
+    assert ref.log_cdf("a", 1.0) == pytest.approx(expected)
+    # strictly increasing, also far beyond the reference's best
+    far = [ref.log_cdf("a", x) for x in (1.0, 2.0, 3.0, 4.0)]
+    assert far == sorted(far) and len(set(far)) == 4
+    assert math.isnan(ref.value({"a": 0.5}))
+    with pytest.raises(ValueError):
+        ReferenceScores({"a": (1.0,)})
 
 
 def test_config_yaml_unknown_keys_and_cli_override(tmp_path: Path) -> None:
@@ -217,7 +238,7 @@ def test_cli_outputs_resume_and_refusal(tmp_path: Path) -> None:
     assert summary["trials"]["done"] == 12
     assert summary["proxy"] == {
         "name": "params", "components": ["params"], "resolution": 32, "batch_size": 16,
-        "batches": 2, "data": "Gaussian N(0,1), random labels", "seed": 0,
+        "batches": 2, "data": "Gaussian N(0,1), random labels", "seed": 0, "ensemble_value": None,
     }  # fmt: skip
     best = summary["best"]
     assert best["macs"] <= 60e6 and best["value"] == max(r["value"] for r in summary["top"])
@@ -337,16 +358,6 @@ def test_shipped_search_configs_resolve(path: Path) -> None:
     for member in item.components:
         get_proxy(member)
     assert parse_budgets(list(config.budgets))
-
-
-def test_ensemble_value_of_one_candidate_by_hand() -> None:
-    """Own (2, 5) among (1, 5), (3, 4): ranks 2 of 3 and 2.5 of 3 (a tie takes the average)."""
-    import math
-
-    from nascli.search.components import ensemble_value
-
-    expected = math.log(2 / 3) + math.log(2.5 / 3)
-    assert ensemble_value([2, 5], [[1, 5], [3, 4]]) == pytest.approx(expected)
 
 
 @pytest.mark.parametrize(

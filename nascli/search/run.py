@@ -92,6 +92,7 @@ def run_search(
     run_config = calibrated(config, progress is not None)
     driver = SearchDriver(run_config, study_name=study_name, storage_url=storage_url, worker=0)
     study = driver.open_study()
+    driver.attach_reference(study, reference_progress(progress is not None))
     describe_study(study, driver)
     write_resolved(
         config,
@@ -153,3 +154,22 @@ def calibrated(config: SearchConfig, chatty: bool) -> SearchConfig:
             file=sys.stderr,
         )
     return replace(config, table=str(out), calibrate=0)
+
+
+def reference_progress(chatty: bool) -> Callable[[int, int], None] | None:
+    """One stderr line when an ensemble's reference sample has to be scored (once per settings)."""
+    import sys
+
+    if not chatty:
+        return None
+
+    def report(done: int, total: int) -> None:
+        if done == 1:
+            print(
+                f"scoring the ensemble's reference sample ({total} nets, once per space and "
+                "proxy settings)...",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    return report
