@@ -269,11 +269,14 @@ def test_cli_outputs_resume_and_refusal(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--algo", "annealing"], "unknown algorithm"),
+        (["--algo", "annealing"], "unknown algorithm 'annealing'; choose from auto,"),
         (["--proxy", "zicoo"], "unknown proxy 'zicoo' (did you mean 'zico'?)"),
-        (["--space", "nb202"], "unknown search space"),
-        (["--storage", "postgresql://u:secret@127.0.0.1:1/db"], "storage"),
-        (["--budget", "1MFLOPs"], "no architecture"),
+        (["--space", "nb202"], "unknown search space 'nb202' (did you mean 'nb201'?)"),
+        (
+            ["--storage", "postgresql://u:secret@127.0.0.1:1/db"],
+            "cannot open storage postgresql://u:***@",
+        ),
+        (["--budget", "1MFLOPs"], "no architecture of 'nb201' fits the budgets (1MFLOPs)"),
         (["--threads", "0"], "--threads must be at least 1"),
     ],
 )
