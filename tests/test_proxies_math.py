@@ -502,6 +502,8 @@ def test_registry_does_not_import_torch() -> None:
         "from nascli.proxies import list_proxies, proxy_info\n"
         "rows = [proxy_info(n) for n in list_proxies()]\n"
         "assert 'torch' not in sys.modules, 'torch imported'\n"
+        "from nascli.proxies.lazy_torch import nn\n"
+        "assert 'torch' not in sys.modules and nn.Conv2d.__module__.startswith('torch.nn')\n"
         "print(len(rows))\n"
     )
     result = subprocess.run(

@@ -1,10 +1,11 @@
 """The proxy registry: built from the proxy modules' own specs, in the order listed here.
 
 Each proxy module declares ``SPECS`` (``nascli.proxies.spec.ProxySpec``: name, needs,
-cost, options, aliases, whether it reports layer terms) and imports torch only where it
-computes, so building this table, ``nascli proxies list`` and ``proxy_info`` never import
-torch; ``get_proxy`` instantiates the class its spec names. Adding a proxy is one module
-plus one line in ``PROXY_MODULES``. Nothing is registered by import side effects.
+cost, options, aliases, whether it reports layer terms) and loads torch only when it
+computes (``nascli.proxies.lazy_torch``), so building this table, ``nascli proxies list``
+and ``proxy_info`` never import torch; ``get_proxy`` instantiates the class its spec
+names. Adding a proxy is one module plus one line in ``PROXY_MODULES``. Nothing is
+registered by import side effects.
 Every proxy returns a float where higher is better; a degenerate network gives ``nan``
 (the caller records a failed architecture). Options are keyword arguments of
 ``get_proxy`` (strings from a command line are converted to the option's type; options

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import torch
     from torch import nn
+else:  # torch loads on first use, so reading a spec never imports it
+    from nascli.proxies.lazy_torch import nn, torch
 
 from nascli.errors import ConfigError
 from nascli.proxies.base import Batch
@@ -28,15 +30,11 @@ from nascli.proxies.base import Batch
 
 def weight_layer_types() -> tuple[type, ...]:
     """Conv2d and Linear: the layers whose weights the proxies read (torch loaded on use)."""
-    from torch import nn
-
     return (nn.Conv2d, nn.Linear)
 
 
 def batchnorm_types() -> tuple[type, ...]:
     """Every BatchNorm dimensionality (torch loaded on use)."""
-    from torch import nn
-
     return (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 
 
@@ -61,8 +59,6 @@ def input_shape(batches: Sequence[Batch], resolution: int, channels: int = 3) ->
 
 def cross_entropy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Mean cross-entropy of ``model(x)`` against integer labels ``y``."""
-    from torch import nn
-
     return nn.functional.cross_entropy(model(x), y)
 
 
@@ -86,8 +82,6 @@ def finite_or_nan(value: float) -> float:
 def kaiming_fanin_init(model: nn.Module) -> None:
     """AZ-NAS / VKDNW ``kaiming_norm_fanin`` init: conv/linear weights N(0, 2/fan_in), zero
     biases, BatchNorm/GroupNorm affine weight 1 and bias 0 (drawn from torch's global RNG)."""
-    from torch import nn
-
     for module in model.modules():
         if isinstance(module, weight_layer_types()):
             nn.init.kaiming_normal_(module.weight, mode="fan_in", nonlinearity="relu")
@@ -108,8 +102,6 @@ def proxy_input(batches: Sequence[Batch], resolution: int, seed: int, kind: str)
     how much of torch's global RNG the network build consumed. Without batches the shape is
     64 × 3 × resolution².
     """
-    import torch
-
     if kind not in INPUTS:
         raise ConfigError(f"proxy input must be one of {', '.join(INPUTS)}, got {kind!r}")
     if kind == "data":
@@ -124,8 +116,6 @@ def stage_features(model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
     nascli's networks (NB201 and block networks) keep the body in a ``features``
     ``nn.Sequential``; these outputs are what AZ-NAS calls the cell features.
     """
-    from torch import nn
-
     body = getattr(model, "features", None)
     if not isinstance(body, nn.Sequential):
         raise TypeError(f"{type(model).__name__} has no 'features' nn.Sequential to read")
@@ -150,8 +140,6 @@ def forward_with_hooks(
     Activation-pattern proxies (NASWOT, MeCo, SWAP) read what flows through chosen modules;
     the hooks are removed even when the forward fails. ``pre`` hooks see the inputs only.
     """
-    import torch
-
     register = "register_forward_pre_hook" if pre else "register_forward_hook"
     handles = [getattr(module, register)(hook) for module in modules]
     try:

@@ -47,6 +47,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import torch
     from torch import nn
+else:  # torch loads on first use, so reading a spec never imports it
+    from nascli.proxies.lazy_torch import nn, torch
 
 from nascli.proxies._common import kaiming_fanin_init, proxy_input, stage_features
 from nascli.proxies.base import Batch, Candidate
@@ -97,8 +99,6 @@ class AZScores:
 
 def feature_entropy(feature: torch.Tensor) -> float:
     """Entropy of the normalised eigenvalue spectrum of the channel covariance of a map."""
-    import torch
-
     b, c, h, w = feature.shape
     flat = feature.detach().permute(0, 2, 3, 1).reshape(b * h * w, c)
     flat = flat - flat.mean(dim=0, keepdim=True)
@@ -110,9 +110,6 @@ def feature_entropy(feature: torch.Tensor) -> float:
 
 def pair_trainability(f_in: torch.Tensor, f_out: torch.Tensor, generator: torch.Generator) -> float:
     """−σ − 1/(σ + 1e-6) + 2 for the pulled-back Rademacher gradient between two maps."""
-    import torch
-    from torch import nn
-
     g_out = torch.randint(0, 2, f_out.shape, generator=generator).to(f_out.dtype) * 2 - 1
     (g_in,) = torch.autograd.grad(
         f_out, f_in, grad_outputs=g_out, retain_graph=True, allow_unused=True
@@ -132,8 +129,6 @@ def pair_trainability(f_in: torch.Tensor, f_out: torch.Tensor, generator: torch.
 
 def az_scores(model: nn.Module, x: torch.Tensor, seed: int = 0) -> AZScores:
     """Expressivity, progressivity and trainability of ``model`` on input ``x``."""
-    import torch
-
     model.train()
     features = stage_features(model, x)
     entropies = [feature_entropy(f) for f in features]

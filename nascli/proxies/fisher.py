@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import torch
     from torch import nn
+else:  # torch loads on first use, so reading a spec never imports it
+    from nascli.proxies.lazy_torch import nn, torch
 
 from nascli.proxies._common import cross_entropy, finite_or_nan, first_batch, weight_layers
 from nascli.proxies.base import Batch, Candidate
@@ -44,8 +46,6 @@ SPECS = (SPEC,)
 
 
 def fisher_score(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    import torch
-
     totals: list[torch.Tensor] = []
     handles = []
 

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     import numpy as np
     import torch
     from torch import nn
+else:  # torch loads on first use, so reading a spec never imports it
+    from nascli.proxies.lazy_torch import nn, torch
 
 from nascli.proxies._common import finite_or_nan, first_batch
 from nascli.proxies.base import Batch, Candidate
@@ -47,8 +49,6 @@ EIGEN_EPS = 1e-5
 
 def jacobian_rows(model: nn.Module, x: torch.Tensor) -> np.ndarray:
     """(N, C·H·W) float64 array of ∂(Σ_k y_nk)/∂x_n."""
-    import torch
-
     model.train()
     model.zero_grad(set_to_none=True)
     x = x.detach().clone().requires_grad_(True)

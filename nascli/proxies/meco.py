@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import torch
     from torch import nn
+else:  # torch loads on first use, so reading a spec never imports it
+    from nascli.proxies.lazy_torch import nn, torch
 
 from nascli.proxies._common import finite_or_nan, first_batch, forward_with_hooks
 from nascli.proxies.base import Batch, Candidate
@@ -49,8 +51,6 @@ SPECS = (SPEC,)
 
 def min_correlation_eigenvalue(feature: torch.Tensor) -> float:
     """Smallest eigenvalue of the channel correlation of one sample's output (C, ...)."""
-    import torch
-
     rows = feature.detach().reshape(feature.shape[0], -1).double()
     with warnings.catch_warnings():  # one position: no variance, corrcoef warns and gives nan
         warnings.simplefilter("ignore", UserWarning)
@@ -61,8 +61,6 @@ def min_correlation_eigenvalue(feature: torch.Tensor) -> float:
 
 def meco_score(model: nn.Module, x: torch.Tensor) -> float:
     """Σ over modules of the minimum correlation eigenvalue of their output on ``x[0]``."""
-    import torch
-
     values: list[float] = []
 
     def hook(_module: nn.Module, _inputs: tuple, output: object) -> None:

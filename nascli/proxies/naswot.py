@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import torch
     from torch import nn
+else:  # torch loads on first use, so reading a spec never imports it
+    from nascli.proxies.lazy_torch import nn, torch
 
 from nascli.proxies._common import finite_or_nan, first_batch, forward_with_hooks
 from nascli.proxies.base import Batch, Candidate
@@ -49,9 +51,6 @@ SPECS = (SPEC,)
 
 def naswot_kernel(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """The (N, N) float64 kernel K summed over every ReLU of one forward of ``x``."""
-    import torch
-    from torch import nn
-
     n = x.shape[0]
     kernel = torch.zeros(n, n, dtype=torch.float64)
 
@@ -70,8 +69,6 @@ def naswot_kernel(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 def naswot_score(model: nn.Module, x: torch.Tensor) -> float:
     """``log |det K|`` of the ReLU-code kernel, ``nan`` when K is singular."""
-    import torch
-
     _sign, logabsdet = torch.linalg.slogdet(naswot_kernel(model, x))
     return finite_or_nan(float(logabsdet))
 

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import torch
     from torch import nn
+else:  # torch loads on first use, so reading a spec never imports it
+    from nascli.proxies.lazy_torch import nn, torch
 
 from nascli.proxies._common import cross_entropy, finite_or_nan, first_batch, weight_layers
 from nascli.proxies.base import Batch, Candidate
@@ -35,8 +37,6 @@ SPECS = (SPEC,)
 
 
 def snip_score(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    import torch
-
     model.train()
     model.zero_grad(set_to_none=True)
     cross_entropy(model, x, y).backward()

@@ -1,8 +1,9 @@
 """What a proxy is, without running it: the spec each proxy module declares.
 
 Every proxy module defines ``SPECS``, a tuple of ``ProxySpec`` (one per proxy it holds),
-and imports torch only inside the functions that compute, so the registry reads every
-spec without loading torch (``nascli proxies list`` and ``--help`` stay fast). A proxy
+and binds ``torch``/``nn`` through ``nascli.proxies.lazy_torch`` (imported on first use),
+so the registry reads every spec without loading torch (``nascli proxies list`` and
+``--help`` stay fast). A proxy
 class names its spec once (``class ZiCo(SpecProxy, spec=SPEC)``) and takes its name,
 needs and cost from it; ``get_proxy`` fills the options' defaults from the spec.
 """

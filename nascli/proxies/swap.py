@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import torch
     from torch import nn
+else:  # torch loads on first use, so reading a spec never imports it
+    from nascli.proxies.lazy_torch import nn, torch
 
 from nascli.proxies._common import (
     batchnorm_types,
@@ -66,9 +68,6 @@ MAX_SAMPLES = 63
 
 def gaussian_init(model: nn.Module) -> None:
     """SWAP's ``network_weight_gaussian_init`` (weights N(0, 1), biases 0, BN 1/0)."""
-    import torch
-    from torch import nn
-
     with torch.no_grad():
         for module in model.modules():
             if isinstance(module, weight_layer_types()):
@@ -82,9 +81,6 @@ def gaussian_init(model: nn.Module) -> None:
 
 def activation_patterns(model: nn.Module, x: torch.Tensor) -> int:
     """Number of distinct per-neuron firing patterns over the samples of ``x``."""
-    import torch
-    from torch import nn
-
     n = x.shape[0]
     if n > MAX_SAMPLES:
         raise ValueError(f"SWAP packs patterns into 64-bit integers: at most {MAX_SAMPLES} samples")

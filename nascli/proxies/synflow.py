@@ -23,7 +23,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import torch
     from torch import nn
+else:  # torch loads on first use, so reading a spec never imports it
+    from nascli.proxies.lazy_torch import nn, torch
 
 from nascli.proxies._common import disable_batchnorm, finite_or_nan, input_shape, weight_layers
 from nascli.proxies.base import Batch, Candidate
@@ -45,8 +48,6 @@ SPECS = (SPEC,)
 
 def synflow_score(model: nn.Module, shape: Sequence[int]) -> float:
     """SynFlow of ``model`` for inputs of shape ``shape`` = [C, H, W] (modifies ``model``)."""
-    import torch
-
     disable_batchnorm(model)
     model.double()
     with torch.no_grad():

@@ -50,6 +50,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import torch
     from torch import nn
+else:  # torch loads on first use, so reading a spec never imports it
+    from nascli.proxies.lazy_torch import nn, torch
 
 from nascli.proxies._common import batchnorm_types, kaiming_fanin_init, proxy_input
 from nascli.proxies.base import Batch, Candidate
@@ -78,8 +80,6 @@ DECILES = 9  # the spectrum's deciles 0.1 … 0.9, as released
 
 def cholesky_factor(logits: torch.Tensor, smoothing: float = SMOOTHING) -> torch.Tensor:
     """(B, C, C) lower-triangular L with L·Lᵀ = diag(p) − ppᵀ of the smoothed softmax p."""
-    import torch
-
     c = logits.shape[1]
     p = torch.softmax(logits.detach().double(), dim=1) * (1 - smoothing) + smoothing / c
     q = 1.0 - torch.cumsum(p, dim=1)
@@ -95,9 +95,6 @@ def cholesky_factor(logits: torch.Tensor, smoothing: float = SMOOTHING) -> torch
 
 def _shift(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
     """Input channel 0 as weight [0, 0, 0, 0] of ``conv`` sees it: (B, 1, H_out, W_out)."""
-    import torch
-    from torch import nn
-
     kernel = torch.zeros(1, 1, *conv.kernel_size, dtype=x.dtype)
     kernel[0, 0, 0, 0] = 1.0
     return nn.functional.conv2d(
@@ -107,9 +104,6 @@ def _shift(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
 
 def _first_element_term(module: nn.Module, param: str, x: torch.Tensor) -> torch.Tensor:
     """∂(output channel 0)/∂(first element of ``param``) per sample, shaped like out[:, :1]."""
-    import torch
-    from torch import nn
-
     if param == "bias":
         return torch.ones(1, dtype=x.dtype)
     if isinstance(module, nn.Conv2d):
@@ -134,8 +128,6 @@ def selected_parameters(model: nn.Module, limit: int) -> list[tuple[nn.Module, s
 
 def fisher_rows(model: nn.Module, x: torch.Tensor, limit: int) -> torch.Tensor:
     """(B·C, P) float64 rows of L_n·J_n, stacked over samples n and rows r."""
-    import torch
-
     model.eval()
     batch = x.shape[0]
     chosen = selected_parameters(model, limit)
@@ -175,8 +167,6 @@ def fisher_rows(model: nn.Module, x: torch.Tensor, limit: int) -> torch.Tensor:
 
 def spectrum_entropy(fisher: torch.Tensor) -> float:
     """−Σ t·log(t + 1e-10) of the normalised deciles t of the singular values of F."""
-    import torch
-
     lambdas = torch.linalg.svdvals(fisher)
     levels = torch.arange(0.1, 1.0, 0.1, dtype=torch.float64)  # DECILES levels, as released
     quantiles = torch.quantile(lambdas, levels.to(lambdas.dtype))
@@ -207,8 +197,6 @@ class VKDNW(SpecProxy, spec=SPEC):
         self.input = input
 
     def score(self, candidate: Candidate, batches: Sequence[Batch]) -> float:
-        import torch
-
         model = candidate.build(residual=True)
         kaiming_fanin_init(model)
         x = proxy_input(batches, candidate.resolution, candidate.seed, self.input)

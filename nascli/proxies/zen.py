@@ -35,6 +35,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import torch
     from torch import nn
+else:  # torch loads on first use, so reading a spec never imports it
+    from nascli.proxies.lazy_torch import nn, torch
 
 from nascli.errors import ConfigError
 from nascli.proxies._common import finite_or_nan, weight_layer_types
@@ -61,9 +63,6 @@ SPECS = (SPEC,)
 
 def gaussian_init(model: nn.Module, generator: torch.Generator) -> None:
     """Zen-NAS init: conv/linear weights N(0,1), biases 0; BN/GN weight 1, bias 0."""
-    import torch
-    from torch import nn
-
     with torch.no_grad():
         for module in model.modules():
             if isinstance(module, weight_layer_types()):
@@ -79,9 +78,6 @@ def gaussian_init(model: nn.Module, generator: torch.Generator) -> None:
 
 def zen_score(model: nn.Module, x: torch.Tensor, noise: torch.Tensor, gamma: float) -> float:
     """Zen-score of ``model`` (weights already set) for input ``x`` and perturbation ``noise``."""
-    import torch
-    from torch import nn
-
     model.train()
     with torch.no_grad():
         out = model.forward_features(x)
@@ -119,8 +115,6 @@ class Zen(SpecProxy, spec=SPEC):
     batches_needed = 0
 
     def score(self, candidate: Candidate, batches: Sequence[Batch]) -> float:
-        import torch
-
         if batches:
             shape = list(batches[0][0].shape)
         else:

@@ -45,6 +45,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import torch
     from torch import nn
+else:  # torch loads on first use, so reading a spec never imports it
+    from nascli.proxies.lazy_torch import nn, torch
 
 from nascli.errors import ConfigError
 from nascli.proxies._common import cross_entropy, weight_layers
@@ -92,8 +94,6 @@ def record_gradients(
     keeps ``.grad`` across batches (its first commit). A layer that gets no gradient
     (unused) records zeros.
     """
-    import torch
-
     layers = weight_layers(model)
     model.train()
     model.zero_grad(set_to_none=True)
@@ -133,8 +133,6 @@ def inverse_cv_sum(grads: Sequence[torch.Tensor]) -> torch.Tensor:
     the reference's ``np.std``. (Rounding differences between such formulas move a
     layer's log-sum by ~1e-6.)
     """
-    import torch
-
     n = len(grads)
     if n == 2:
         first, second = grads
