@@ -28,7 +28,6 @@ DEFAULT_SPACE = "mobilenet-imagenet"
 DEFAULT_PROXY = "zico"  # where the space names no recommended proxy
 DEFAULT_ALGO = "auto"  # surrogate where it applies (ZiCo on a macro space), else evolution
 ALGOS = ("auto", "surrogate", "evolution", "tpe", "nsga2", "random")
-LAYERWISE_PROXIES = ("zico",)  # proxies that report per-layer terms (--algo surrogate)
 LOW_COST_RESOLUTION = 96  # proxy-time resolution cap (a space at <= 96 px keeps its own)
 LOW_COST_BATCH_SIZE = 16
 LOW_COST_BATCHES = 2  # ZiCo's N = 2 gradient batches
@@ -194,9 +193,10 @@ def space_default_proxy(space_name: str) -> str:
 def auto_algo(config: SearchConfig) -> str:
     """``surrogate`` for a layer-wise proxy on a macro space (it beats evolution there by a
     wide margin per evaluation, docs/search-benchmarks.md), ``evolution`` otherwise."""
+    from nascli.proxies import layerwise_proxies
     from nascli.spaces import get_space
 
-    if config.proxy not in LAYERWISE_PROXIES:
+    if config.proxy not in layerwise_proxies():
         return "evolution"
     try:
         family = get_space(config.space).family

@@ -269,10 +269,25 @@ def bench_command(
     ] = None,
     option: Annotated[list[str] | None, typer.Option("--option", "-o", help=OPTION_HELP)] = None,
     augment: AugmentOption = None,
+    top_k: Annotated[
+        str,
+        typer.Option(
+            "--top-k",
+            help="Top-end sizes, comma-separated counts or percentages of the sample: the "
+            "mean target of each proxy's k best-scored archs is reported.",
+        ),
+    ] = "10,50,1%",
+    bootstrap: Annotated[
+        int,
+        typer.Option("--bootstrap", help="Bootstrap draws for the top-end intervals (seeded)."),
+    ] = 1000,
     proxy_device: ProxyDeviceOption = "auto",
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Kendall τ / Spearman ρ of proxies (and ensembles) against a ground-truth column.
+
+    Next to them, the top end a search would get: the mean target of each proxy's top k
+    and the target of its argmax, with a seeded 95 % bootstrap interval.
 
     Scores are cached per (proxy + settings, architecture): a rerun with one more proxy
     computes only that one. Architectures a proxy fails on are counted, never fatal.
@@ -283,6 +298,9 @@ def bench_command(
     from nascli.proxies.ensemble import parse_proxy_list
 
     _check_common(batch_size, batches, resolution)
+    ks = _parse_top_k(top_k)
+    if bootstrap < 0:
+        raise ConfigError(f"--bootstrap must be at least 0, got {bootstrap}")
     from nascli.proxies.device import resolve_device
 
     resolve_device(proxy_device)  # also when every score is cached
@@ -311,8 +329,19 @@ def bench_command(
             published=published_values, progress=advance, augment=augment,
             device=proxy_device,
         )  # fmt: skip
+    from nascli.top_end import population_reference, top_end
+
+    ends = {
+        row.name: top_end(row.scores, truth.targets, ks=ks, draws=bootstrap, seed=seed)
+        for row in result.rows
+    }
+    reference = population_reference(truth.targets, ks)
     if json_out:
-        emit_json(result.as_dict())
+        payload = result.as_dict()
+        for entry in payload["results"]:
+            entry["top_end"] = ends[entry["proxy"]].as_dict()
+        payload["top_end_perfect_ranking"] = reference
+        emit_json(payload)
         return
     table = Table(
         title=f"{space}: proxies vs {target} ({result.n_archs} archs, data: {result.data})"
@@ -332,6 +361,7 @@ def bench_command(
             f"[red]{row.n_failed}[/red]" if row.n_failed else "0", str(row.computed),
         )  # fmt: skip
     stdout_console.print(table)
+    stdout_console.print(_top_end_table(ends, reference, target, bootstrap))
     for row in result.rows:
         for error in row.errors[:3]:
             stderr_console.print(f"{row.name}: failed arch example: {error}", markup=False)
@@ -339,3 +369,46 @@ def bench_command(
     for source in sources:
         stdout_console.print(f"published: {source}", markup=False)
     stdout_console.print(f"cache: {result.cache_file}", markup=False)
+
+
+def _parse_top_k(text: str) -> list[int | str]:
+    """``"10,50,1%"`` → [10, 50, "1%"]; a bad size is one line, exit 2."""
+    from nascli.top_end import resolve_k
+
+    sizes: list[int | str] = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        try:
+            size: int | str = part if part.endswith("%") else int(part)
+            resolve_k(size, 100)
+        except ValueError as exc:
+            raise ConfigError(f"--top-k {text!r}: {exc}") from None
+        sizes.append(size)
+    if not sizes:
+        raise ConfigError("--top-k: give at least one size, e.g. 10,50,1%")
+    return sizes
+
+
+def _top_end_table(ends: dict, reference: dict, target: str, draws: int) -> Table:
+    """Mean target of each proxy's top k and of its argmax, [2.5, 97.5] bootstrap percentiles."""
+    labels = list(next(iter(ends.values())).top_k)
+    table = Table(
+        title=f"top end: mean {target} of each proxy's best-scored archs "
+        f"(95 % bootstrap interval, {draws} draws)"
+    )
+    table.add_column("proxy")
+    for label in [*labels, "argmax"]:
+        table.add_column(label, justify="right")
+
+    def cell(value) -> str:
+        return f"{value.value:.2f} [{value.low:.2f}, {value.high:.2f}]"
+
+    for name, end in ends.items():
+        table.add_row(name, *(cell(end.top_k[label]) for label in labels), cell(end.argmax))
+    table.add_row(
+        "[dim]perfect ranking[/dim]",
+        *(f"{reference[label]:.2f}" for label in labels),
+        f"{reference['argmax']:.2f}",
+    )
+    return table

@@ -29,8 +29,8 @@ def calibrate_table(
     """
     import copy
 
-    from nascli.arch import resolve_arch
     from nascli.latency.prior import resolve_prior
+    from nascli.spaces import resolve_arch
 
     found, prior_path = resolve_prior(base, prior)
 

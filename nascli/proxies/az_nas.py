@@ -42,12 +42,49 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+else:  # torch loads on first use, so reading a spec never imports it
+    from nascli.proxies.lazy_torch import nn, torch
 
 from nascli.proxies._common import kaiming_fanin_init, proxy_input, stage_features
 from nascli.proxies.base import Batch, Candidate
+from nascli.proxies.spec import INPUT_OPTION, ProxySpec, SpecProxy
+
+
+def _az_spec(name: str, class_name: str, description: str) -> ProxySpec:
+    """The three AZ-NAS scores share one pass, so they share needs, cost and options."""
+    return ProxySpec(
+        name=name,
+        class_name=class_name,
+        needs_data=False,
+        needs_labels=False,
+        cost="1 fwd+bwd (shared by the three AZ-NAS scores)",
+        description=description,
+        options={"input": INPUT_OPTION},
+    )
+
+
+EXPRESSIVITY = _az_spec(
+    "az-expressivity",
+    "AZExpressivity",
+    "AZ-NAS expressivity: Σ entropy of each cell map's channel-covariance spectrum",
+)
+PROGRESSIVITY = _az_spec(
+    "az-progressivity",
+    "AZProgressivity",
+    "AZ-NAS progressivity: smallest entropy gain from one cell map to the next",
+)
+TRAINABILITY = _az_spec(
+    "az-trainability",
+    "AZTrainability",
+    "AZ-NAS trainability: mean −σ−1/σ+2 of the cell-to-cell gradient maps",
+)
+SPECS = (EXPRESSIVITY, PROGRESSIVITY, TRAINABILITY)
+
 
 ENTROPY_EPS = 1e-8
 IDENTITY_PAIR = -1e12
@@ -153,14 +190,11 @@ def candidate_scores(candidate: Candidate, batches: Sequence[Batch], inputs: str
     return _memo[key]
 
 
-class _AZComponent:
+class _AZComponent(SpecProxy):
     field: str = ""
-    needs_data = False
-    needs_labels = False
-    cost = "1 fwd+bwd (shared by the three AZ-NAS scores)"
     batches_needed = 1
 
-    def __init__(self, input: str = "gaussian") -> None:
+    def __init__(self, *, input: str) -> None:
         self.input = input
 
     def score(self, candidate: Candidate, batches: Sequence[Batch]) -> float:
@@ -168,22 +202,19 @@ class _AZComponent:
         return value if math.isfinite(value) else math.nan
 
 
-class AZExpressivity(_AZComponent):
+class AZExpressivity(_AZComponent, spec=EXPRESSIVITY):
     """AZ-NAS expressivity: Σ over cell maps of the channel-covariance spectrum entropy."""
 
-    name = "az-expressivity"
     field = "expressivity"
 
 
-class AZProgressivity(_AZComponent):
+class AZProgressivity(_AZComponent, spec=PROGRESSIVITY):
     """AZ-NAS progressivity: the smallest entropy increase from one cell map to the next."""
 
-    name = "az-progressivity"
     field = "progressivity"
 
 
-class AZTrainability(_AZComponent):
+class AZTrainability(_AZComponent, spec=TRAINABILITY):
     """AZ-NAS trainability: mean over cell pairs of −σ − 1/σ + 2 of the gradient map."""
 
-    name = "az-trainability"
     field = "trainability"

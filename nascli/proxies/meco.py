@@ -26,13 +26,28 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+else:  # torch loads on first use, so reading a spec never imports it
+    from nascli.proxies.lazy_torch import nn, torch
 
 from nascli.proxies._common import finite_or_nan, first_batch, forward_with_hooks
 from nascli.proxies.base import Batch, Candidate
 from nascli.proxies.device import accumulation_dtype
+from nascli.proxies.spec import ProxySpec, SpecProxy
+
+SPEC = ProxySpec(
+    name="meco",
+    class_name="MeCo",
+    needs_data=True,
+    needs_labels=False,
+    cost="1 fwd (1 image)",
+    description="MeCo: Σ over modules of the min eigenvalue of the channel correlation (1 image)",
+)
+SPECS = (SPEC,)
 
 
 def min_correlation_eigenvalue(feature: torch.Tensor) -> float:
@@ -70,13 +85,9 @@ def meco_score(model: nn.Module, x: torch.Tensor) -> float:
     return math.fsum(v for v in stacked if math.isfinite(v))
 
 
-class MeCo:
+class MeCo(SpecProxy, spec=SPEC):
     """MeCo (see the module docstring)."""
 
-    name = "meco"
-    needs_data = True
-    needs_labels = False
-    cost = "1 fwd (1 image)"
     batches_needed = 1
 
     def score(self, candidate: Candidate, batches: Sequence[Batch]) -> float:

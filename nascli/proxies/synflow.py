@@ -20,13 +20,31 @@ scores the network as trained; NAS-Bench-201 ignores the flag. float64 keeps pro
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+else:  # torch loads on first use, so reading a spec never imports it
+    from nascli.proxies.lazy_torch import nn, torch
 
 from nascli.proxies._common import disable_batchnorm, finite_or_nan, input_shape, weight_layers
 from nascli.proxies.base import Batch, Candidate
 from nascli.proxies.device import float64_device
+from nascli.proxies.spec import ProxySpec, SpecProxy, residual_option
+
+SPEC = ProxySpec(
+    name="synflow",
+    class_name="SynFlow",
+    needs_data=False,
+    needs_labels=False,
+    cost="1 fwd+bwd (batch 1, float64)",
+    description="SynFlow: Σ|θ ⊙ ∂R/∂θ| of the |θ| network on an all-ones input, BN off",
+    options={
+        "residual": residual_option(True),
+    },
+)
+SPECS = (SPEC,)
 
 
 def synflow_score(model: nn.Module, shape: Sequence[int]) -> float:
@@ -51,16 +69,12 @@ def synflow_score(model: nn.Module, shape: Sequence[int]) -> float:
     return finite_or_nan(float(total))
 
 
-class SynFlow:
+class SynFlow(SpecProxy, spec=SPEC):
     """SynFlow (see the module docstring)."""
 
-    name = "synflow"
-    needs_data = False
-    needs_labels = False
-    cost = "1 fwd+bwd (batch 1, float64)"
     batches_needed = 0
 
-    def __init__(self, residual: bool = True) -> None:
+    def __init__(self, *, residual: bool) -> None:
         self.residual = bool(residual)
 
     def score(self, candidate: Candidate, batches: Sequence[Batch]) -> float:

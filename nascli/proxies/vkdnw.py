@@ -45,16 +45,38 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+else:  # torch loads on first use, so reading a spec never imports it
+    from nascli.proxies.lazy_torch import nn, torch
 
-from nascli.proxies._common import BATCHNORMS, kaiming_fanin_init, proxy_input
+from nascli.proxies._common import batchnorm_types, kaiming_fanin_init, proxy_input
 from nascli.proxies.base import Batch, Candidate
 from nascli.proxies.device import float64_device
+from nascli.proxies.spec import INPUT_OPTION, Option, ProxySpec, SpecProxy
+
+SPEC = ProxySpec(
+    name="vkdnw",
+    class_name="VKDNW",
+    needs_data=False,
+    needs_labels=False,
+    cost="1 fwd + C input-only bwd (eval mode)",
+    description="VKDNW: #param tensors, then entropy of the Fisher spectrum deciles (VKDNW_single)",
+    options={
+        "params": Option(int, 128, "first P parameter tensors, one weight each"),
+        "samples": Option(int, 16, "inputs the Fisher averages over (released: 64)"),
+        "input": INPUT_OPTION,
+    },
+    aliases=("vkdnw_single",),
+)
+SPECS = (SPEC,)
+
 
 SMOOTHING = 0.05
-QUANTILES = torch.arange(0.1, 1.0, 0.1, dtype=torch.float64)  # 0.1 … 0.9, as released
+DECILES = 9  # the spectrum's deciles 0.1 … 0.9, as released
 
 
 def cholesky_factor(logits: torch.Tensor, smoothing: float = SMOOTHING) -> torch.Tensor:
@@ -89,7 +111,7 @@ def _first_element_term(module: nn.Module, param: str, x: torch.Tensor) -> torch
         return _shift(x, module)
     if isinstance(module, nn.Linear):
         return x[:, :1]
-    if isinstance(module, BATCHNORMS):
+    if isinstance(module, batchnorm_types()):
         mean, var = module.running_mean, module.running_var
         assert mean is not None and var is not None
         return (x[:, :1] - mean[0]) / torch.sqrt(var[0] + module.eps)
@@ -147,7 +169,8 @@ def fisher_rows(model: nn.Module, x: torch.Tensor, limit: int) -> torch.Tensor:
 def spectrum_entropy(fisher: torch.Tensor) -> float:
     """−Σ t·log(t + 1e-10) of the normalised deciles t of the singular values of F."""
     lambdas = torch.linalg.svdvals(fisher)
-    quantiles = torch.quantile(lambdas, QUANTILES.to(device=lambdas.device, dtype=lambdas.dtype))
+    levels = torch.arange(0.1, 1.0, 0.1, dtype=torch.float64)  # DECILES levels, as released
+    quantiles = torch.quantile(lambdas, levels.to(device=lambdas.device, dtype=lambdas.dtype))
     t = quantiles / (quantiles.abs().sum() + 1e-10)
     return float(-(t * torch.log(t + 1e-10)).sum())
 
@@ -161,19 +184,15 @@ def vkdnw_parts(model: nn.Module, x: torch.Tensor, limit: int = 128) -> tuple[in
 
 def vkdnw_value(dim: int, entropy: float) -> float:
     """One scalar ordered as the paper's lexicographic (dim, entropy) rank."""
-    return dim + entropy / (1.0 + math.log(len(QUANTILES)))
+    return dim + entropy / (1.0 + math.log(DECILES))
 
 
-class VKDNW:
+class VKDNW(SpecProxy, spec=SPEC):
     """VKDNW_single (see the module docstring)."""
 
-    name = "vkdnw"
-    needs_data = False
-    needs_labels = False
-    cost = "1 fwd + C input-only bwd (eval mode)"
     batches_needed = 1
 
-    def __init__(self, params: int = 128, samples: int = 16, input: str = "gaussian") -> None:
+    def __init__(self, *, params: int, samples: int, input: str) -> None:
         self.params = int(params)
         self.samples = int(samples)
         self.input = input

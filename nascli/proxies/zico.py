@@ -40,14 +40,41 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+else:  # torch loads on first use, so reading a spec never imports it
+    from nascli.proxies.lazy_torch import nn, torch
 
 from nascli.errors import ConfigError
 from nascli.proxies._common import cross_entropy, weight_layers
 from nascli.proxies.base import Batch, Candidate
 from nascli.proxies.device import accumulation_dtype
+from nascli.proxies.spec import Option, ProxySpec, SpecProxy, residual_option
+
+SPEC = ProxySpec(
+    name="zico",
+    class_name="ZiCo",
+    needs_data=True,
+    needs_labels=True,
+    cost="2 fwd+bwd",
+    description="ZiCo: Σ_layers log Σ mean|g|/std(g) over N batches (released code)",
+    options={
+        "batches": Option(int, 2, "number N of batches, one gradient each (N >= 2)"),
+        "residual": residual_option(False),
+        "accumulate": Option(
+            bool,
+            False,
+            "keep gradients across batches (G_k = g_1+…+g_k), as the first commit bbabe28 of "
+            "the released code did; default: each batch's own gradient, as the released code "
+            "at HEAD",
+        ),
+    },
+    layer_terms=True,
+)
+SPECS = (SPEC,)
 
 
 @dataclass(frozen=True)
@@ -162,15 +189,10 @@ def check_batch_option(batches: int, proxy: str) -> int:
     return batches
 
 
-class ZiCo:
+class ZiCo(SpecProxy, spec=SPEC):
     """ZiCo as released by the authors (see the module docstring)."""
 
-    name = "zico"
-    needs_data = True
-    needs_labels = True
-    cost = "2 fwd+bwd"
-
-    def __init__(self, batches: int = 2, residual: bool = False, accumulate: bool = False) -> None:
+    def __init__(self, *, batches: int, residual: bool, accumulate: bool) -> None:
         self.batches = check_batch_option(batches, self.name)
         self.residual = bool(residual)
         self.accumulate = bool(accumulate)

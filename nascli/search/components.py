@@ -6,7 +6,6 @@ proxy and latency packages are organised inside.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -115,19 +114,3 @@ def load_latency_model(device: str, space: str, resolution: int, path: str | Non
 def predict_latency_ms(arch: Arch, predictor: Any) -> float:
     """Predicted end-to-end latency (ms) of ``arch`` (``nascli.latency.predict``)."""
     return float(predictor.predict(arch).latency_ms)
-
-
-def ensemble_value(own: Sequence[float], population: Sequence[Sequence[float]]) -> float:
-    """AZ-NAS rank aggregation of one candidate against the population seen so far.
-
-    ``rank_aggregate`` over ``population`` + ``own``, read off for ``own`` (ties take the
-    average rank). The report recomputes it over the final population.
-    """
-    from nascli.proxies.ensemble import rank_aggregate
-
-    columns = {
-        str(p): [float(row[p]) for row in population] + [float(value)]
-        for p, value in enumerate(own)
-    }
-    value = rank_aggregate(columns)[-1]
-    return float("nan") if value is None else value
