@@ -399,7 +399,7 @@ class SearchDriver:
             return
         self.reference = score_reference(
             self.config, self.space, self.proxy_names, self.proxies, self.resolution,
-            progress=progress,
+            device=str(self.device), progress=progress,
         )  # fmt: skip
         study.set_user_attr(REFERENCE_ATTR, self.reference.as_dict())
 

@@ -50,11 +50,17 @@ def score_reference(
     proxies: Mapping[str, Any],
     resolution: int,
     *,
+    device: str = "cpu",
     progress: Progress | None = None,
 ) -> ReferenceScores:
-    """Each component's scores on the reference networks (cached per settings)."""
+    """Each component's scores on the reference networks (cached per settings).
+
+    Scored on the worker's proxy device: networks are initialised on the CPU whatever the
+    device, so the reference is the same one on every device up to float rounding.
+    """
     from nascli.paths import user_dir
     from nascli.proxies.base import Candidate
+    from nascli.proxies.device import batches_to
     from nascli.proxies.runner import default_augment, run_proxy
     from nascli.score_cache import ScoreCache, data_fingerprint, settings_key
     from nascli.search.components import load_proxy_batches
@@ -75,12 +81,13 @@ def score_reference(
         batches = None
         for done, arch in enumerate(todo, start=1):
             if batches is None:
-                batches = load_proxy_batches(
+                loaded = load_proxy_batches(
                     config.data, num_classes=space.num_classes, resolution=resolution,
                     batch_size=config.batch_size, batches=config.batches, seed=REFERENCE_SEED,
                     augment=augment,
-                ).batches  # fmt: skip
-            candidate = Candidate(arch, space, resolution, REFERENCE_SEED)
+                )  # fmt: skip
+                batches = batches_to(loaded.batches, device)
+            candidate = Candidate(arch, space, resolution, REFERENCE_SEED, device=device)
             rows = []
             for n in names:
                 if arch.canonical in known[n]:
