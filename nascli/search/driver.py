@@ -112,6 +112,8 @@ class Constraints:
                 facts.violations[budget.key] = budget.violation(facts.value(budget.kind))
         if facts.feasible or always_latency:
             for device, model in self.latency.items():
+                if model.refuses(self.space, arch):
+                    facts.violations[f"refused@{device}"] = 1.0
                 facts.latency_ms[device] = model.predict_ms(arch)
             for budget in self.budgets:
                 if budget.kind == "latency":

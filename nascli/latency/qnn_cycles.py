@@ -1,0 +1,71 @@
+"""Accelerator cycles of a model on the HTP, from the QNN backend's detailed profile.
+
+With ``profiling_level: detailed`` the QNN EP writes one CSV record set per ``run``:
+``Accelerator (execute) time (cycles)`` for the whole graph and one ``NODE`` record per HTP
+op. On x86-64 Linux the backend is Qualcomm's simulator, so these are *simulated* cycles
+for the ``htp_arch`` compiled for, not a device's time; they vary from run to run, so a
+figure is the median of several runs and its spread is reported next to it.
+"""
+
+from __future__ import annotations
+
+import csv
+import statistics
+import tempfile
+from pathlib import Path
+from typing import Any
+
+GRAPH_CYCLES = "Accelerator (execute) time (cycles)"
+
+
+def read_graph_cycles(path: Path) -> list[int]:
+    """The whole-graph accelerator cycles of each run recorded in a QNN profile CSV."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        return [
+            int(row["Time"])
+            for row in csv.DictReader(handle)
+            if row.get("Event Identifier") == GRAPH_CYCLES
+            and row.get("Unit of Measurement") == "CYCLES"
+        ]
+
+
+def typed_zeros_free_input(session: Any, seed: int) -> dict[str, Any]:
+    """Seeded random input of each graph input's type (uint8/int8 block I/O, or float)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    feeds = {}
+    for graph_input in session.get_inputs():
+        shape = list(graph_input.shape)
+        if graph_input.type == "tensor(uint8)":
+            feeds[graph_input.name] = rng.integers(0, 256, shape, dtype=np.uint8)
+        elif graph_input.type == "tensor(int8)":
+            feeds[graph_input.name] = rng.integers(-128, 128, shape, dtype=np.int8)
+        else:
+            feeds[graph_input.name] = rng.standard_normal(shape).astype(np.float32)
+    return feeds
+
+
+def simulate_cycles(
+    model: str | bytes, htp_arch: int, runs: int, *, warmup: int = 1, seed: int = 0
+) -> list[int]:
+    """Accelerator cycles of ``runs`` runs (after ``warmup``) in one HTP session."""
+    from nascli.latency.qnn import htp_session
+
+    with tempfile.TemporaryDirectory(prefix="nascli-qnn-prof-") as tmp:
+        csv_path = Path(tmp) / "profile.csv"
+        session = htp_session(model, htp_arch=htp_arch, profiling_file=csv_path)
+        feeds = typed_zeros_free_input(session, seed)
+        for _ in range(warmup + runs):
+            session.run(None, feeds)
+        del session  # the EP writes the CSV when the session ends
+        cycles = read_graph_cycles(csv_path)
+    if len(cycles) < runs:
+        raise RuntimeError(f"the QNN profile holds {len(cycles)} runs, expected {runs}")
+    return cycles[-runs:]
+
+
+def spread(samples: list[int]) -> float:
+    """Run-to-run spread: (max - min) / median."""
+    middle = statistics.median(samples)
+    return (max(samples) - min(samples)) / middle if middle else 0.0

@@ -1,0 +1,190 @@
+"""The QNN HTP path: op acceptance, cycle profiles, plugin sessions (Qualcomm's x86 simulator)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper
+
+from nascli.latency.qnn import qnn_available
+from nascli.latency.qnn_accept import kind_of, parse_refusals, refused_kinds, representatives
+from nascli.latency.qnn_cycles import read_graph_cycles, spread
+from nascli.layers import LayerKey
+
+needs_qnn = pytest.mark.skipif(
+    not qnn_available(), reason="onnxruntime-qnn is not importable (pip install nascli[qnn])"
+)
+
+LOG = """\
+2026 [V:onnxruntime:, qnn_execution_provider.cc:1713 LogNodeSupport] Validation PASSED for 1 \
+nodes in OrtNodeUnit (Relu) :
+\tOperator type: Relu Node name: r Node index: 0
+2026 [V:onnxruntime:, qnn_execution_provider.cc:1713 LogNodeSupport] Validation FAILED for 1 \
+nodes in OrtNodeUnit (Det) :
+\tOperator type: Det Node name: det Node index: 1
+\tREASON : Operators of type `Det` are not supported by QNN EP.
+"""
+
+CSV = """\
+Msg Timestamp,Message,Time,Unit of Measurement,Timing Source,Event Level,Event Identifier
+0,FINALIZE,27652,US,BACKEND,ROOT,QNN (finalize) time
+0,BACKEND,3331519,CYCLES,BACKEND,ROOT,Accelerator (execute) time (cycles)
+0,NODE,700228,CYCLES,BACKEND,SUB-EVENT,/0/Conv_token_1:OpId_26 (cycles)
+0,BACKEND,27033,US,BACKEND,ROOT,Accelerator (execute) time
+0,BACKEND,4422947,CYCLES,BACKEND,ROOT,Accelerator (execute) time (cycles)
+"""
+
+
+def _model(nodes, shape_in, shape_out) -> bytes:
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape_in)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, shape_out)],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model.SerializeToString()
+
+
+def test_parse_refusals_names_the_failed_node_and_reason() -> None:
+    assert parse_refusals(LOG) == [
+        {
+            "op": "Det",
+            "node": "det",
+            "reason": "Operators of type `Det` are not supported by QNN EP.",
+        }
+    ]
+
+
+def test_block_kind_strings() -> None:
+    ir = LayerKey("ir", 16, 24, 5, 2, 28, 28, mid=96, act="relu", residual="proj", post_act="relu")
+    assert kind_of(ir) == "ir k5 s2 relu res=proj post=relu expand"
+    assert kind_of(LayerKey("nb201_pool", 16, 16, 3, 1, 32, 32)) == "nb201_pool k3 s1 none"
+
+
+def test_representatives_are_the_smallest_and_largest_of_a_kind() -> None:
+    small = LayerKey("conv", 8, 8, 3, 1, 8, 8, act="relu")
+    big = LayerKey("conv", 64, 64, 3, 1, 8, 8, act="relu")
+    middle = LayerKey("conv", 16, 16, 3, 1, 8, 8, act="relu")
+    other = LayerKey("conv", 8, 8, 1, 1, 8, 8, act="relu")
+    reps = representatives([middle, big, other, small])
+    assert reps == {"conv k1 s1 relu": [other], "conv k3 s1 relu": [small, big]}
+
+
+def test_refused_kinds_per_space_and_arch() -> None:
+    data = {
+        "results": [
+            {"space": "a", "kind": "x", "htp_arch": 68, "accepted": False},
+            {"space": "a", "kind": "x", "htp_arch": 73, "accepted": True},
+            {"space": "b", "kind": "y", "htp_arch": 68, "accepted": False},
+        ]
+    }
+    assert refused_kinds(data, "a") == {"x": [68]}
+    assert refused_kinds(data) == {"x": [68], "y": [68]}
+
+
+def test_graph_cycles_are_read_per_run(tmp_path: Path) -> None:
+    path = tmp_path / "p.csv"
+    path.write_text(CSV)
+    assert read_graph_cycles(path) == [3331519, 4422947]
+    assert spread([90, 100, 110]) == pytest.approx(0.2)
+
+
+@needs_qnn
+def test_htp_refuses_an_unsupported_op_and_accepts_a_supported_one() -> None:
+    from nascli.latency.qnn_accept import check_model
+
+    refused = check_model(
+        _model(
+            [helper.make_node("Relu", ["x"], ["r"]), helper.make_node("Det", ["r"], ["y"], "det")],
+            [2, 3, 3],
+            [2],
+        ),
+        73,
+    )
+    assert not refused.accepted
+    assert [(r["op"], r["node"]) for r in refused.refused] == [("Det", "det")]
+    assert "not supported" in refused.refused[0]["reason"]
+    relu = _model([helper.make_node("Relu", ["x"], ["y"])], [1, 4, 4], [1, 4, 4])
+    accepted = check_model(relu, 73)
+    assert accepted.accepted and accepted.refused == []
+
+
+@needs_qnn
+def test_int8_block_runs_on_htp_without_cpu_fallback(tmp_path: Path) -> None:
+    from nascli.latency.qnn_accept import block_model, check_model
+    from nascli.latency.qnn_cycles import simulate_cycles
+
+    key = LayerKey("nb201_conv", 8, 8, 3, 1, 8, 8, act="relu")
+    path = tmp_path / "b.onnx"
+    block_model(key, path)
+    assert check_model(str(path), 73).accepted
+    cycles = simulate_cycles(str(path), 73, 2)
+    assert len(cycles) == 2 and all(c > 0 for c in cycles)
+
+
+@needs_qnn
+def test_qnn_npu_profile_session_runs_through_the_plugin(tmp_path: Path) -> None:
+    from nascli.latency.devices import load_device, make_session
+
+    session = make_session(
+        load_device("qnn-npu"), _model([helper.make_node("Relu", ["x"], ["y"])], [1, 4], [1, 4])
+    )
+    assert "QNNExecutionProvider" in session.get_providers()
+    out = session.run(None, {"x": np.array([[-1.0, 0.0, 2.0, -3.0]], np.float32)})[0]
+    np.testing.assert_allclose(out, [[0.0, 0.0, 2.0, 0.0]], atol=1e-2)
+
+
+def test_search_never_accepts_a_refused_block_kind() -> None:
+    """A latency model that refuses nb201's avg-pool edge makes nets with one infeasible."""
+    import random
+    from dataclasses import replace
+
+    from nascli.budget import parse_budget
+    from nascli.search.components import load_latency_model
+    from nascli.search.driver import Constraints
+    from nascli.spaces import get_space
+
+    space = get_space("nb201")
+    model = load_latency_model("cpu", "nb201", 32, None)
+    refused = replace(model, refused=frozenset({"nb201_pool k3 s1 none"}))
+    constraints = Constraints(space, [parse_budget("1000ms@cpu", ["cpu"])], {"cpu": refused})
+    rng = random.Random(0)
+    archs = [space.sample(rng) for _ in range(40)]
+    with_pool = [a for a in archs if any(k.op == "nb201_pool" for k in space.layers(a))]
+    without = [a for a in archs if a not in with_pool]
+    assert with_pool and without
+    assert all(constraints.check(a).over() == ["refused@cpu"] for a in with_pool)
+    assert all(constraints.check(a).feasible for a in without)
+
+
+def test_devices_show_lists_what_the_npu_cannot_run(tmp_path, monkeypatch) -> None:
+    """A project's own acceptance file (cwd root) is what ``devices show`` reports."""
+    from typer.testing import CliRunner
+
+    from nascli.cli import app
+
+    folder = tmp_path / "configs" / "acceptance"
+    folder.mkdir(parents=True)
+    record = {"space": "nb201", "htp_arch": 68, "keys": []}
+    data = {
+        "htp_arches": [68],
+        "onnxruntime_qnn": "2.7.0",
+        "results": [
+            {**record, "kind": "nb201_pool k3 s1 none", "accepted": False},
+            {**record, "kind": "nb201_skip k1 s1 none", "accepted": True},
+        ],
+    }
+    (folder / "qnn-npu.yaml").write_text(json.dumps(data))
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["devices", "show", "qnn-npu", "--json"])
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.stdout)
+    assert info["blocks_checked"].startswith("2 block kinds of nb201")
+    assert info["cannot_run"] == {"nb201": {"nb201_pool k3 s1 none": [68]}}
