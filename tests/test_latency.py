@@ -140,9 +140,9 @@ def test_unknown_device_and_bad_profile(tmp_path: Path) -> None:
 
 
 def test_cli_profile_unavailable_provider_is_one_line_exit_2() -> None:
-    result = runner.invoke(app, ["profile", "--device", "qnn-npu", "--space", "nb201"])
+    result = runner.invoke(app, ["profile", "--device", "tensorrt", "--space", "nb201"])
     assert result.exit_code == 2
-    assert "onnxruntime-qnn" in result.stderr and result.stderr.count("\n") == 1
+    assert "onnxruntime-gpu" in result.stderr and result.stderr.count("\n") == 1
 
 
 def test_cli_profile_refuses_no_probes(tmp_path: Path) -> None:
