@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 import numpy as np
@@ -188,3 +189,110 @@ def test_devices_show_lists_what_the_npu_cannot_run(tmp_path, monkeypatch) -> No
     info = json.loads(result.stdout)
     assert info["blocks_checked"].startswith("2 block kinds of nb201")
     assert info["cannot_run"] == {"nb201": {"nb201_pool k3 s1 none": [68]}}
+
+
+NB201_ARCH = "nb201:|nor_conv_3x3~0|+|skip_connect~0|none~1|+|nor_conv_1x1~0|avg_pool_3x3~1|none~2|"
+
+
+def test_cycles_attributed_to_blocks_by_node_name() -> None:
+    """Node cycles go to the edge/block whose module path prefixes them; the rest is overhead."""
+    import random
+
+    from nascli.latency.qnn_context import attribute_cycles
+    from nascli.spaces import get_space
+
+    space = get_space("nb201")
+    keys = space.layers(space.sample(random.Random(0)))
+    nodes = {
+        "Input OpId_2": 7,
+        "input_QuantizeLinear:OpId_16": 100,
+        "/features/features.0/features.0.0/Conv_token_1:OpId_20": 1000,
+        "/features/features.1/edges.0/edges.0.1/Conv_token_2:OpId_30": 20,
+        "/features/features.1/edges.0/edges.0.1/Conv_output_0_QuantizeLinear:OpId_31": 3,
+        "/features/features.1/edges.5/edges.5.1/Conv_token_3:OpId_40": 50,
+        "/head/head.3/Gemm_token_9:OpId_90": 400,
+    }
+    per_key, overhead = attribute_cycles(nodes, keys)
+    assert per_key[0] == 1000 and per_key[1] == 23 and per_key[6] == 50
+    assert per_key[-1] == 400 and overhead == 107
+    assert sum(per_key) + overhead == sum(nodes.values())
+
+
+def test_cycles_budget_and_table_unit() -> None:
+    from nascli.budget import parse_budget
+    from nascli.errors import ConfigError
+    from nascli.latency.table import LatencyTable
+
+    budget = parse_budget("2.5Mcycles@qnn-htp-sim")
+    assert (budget.kind, budget.limit, budget.unit) == ("latency", 2.5e6, "htp_cycles")
+    assert parse_budget("8ms@cpu").unit == "ms"
+    with pytest.raises(ConfigError, match="accepted forms"):
+        parse_budget("2Mcycle@qnn-htp-sim")
+    data = json.loads((Path("latency_tables/cpu/nb201-32.json")).read_text())
+    assert LatencyTable.from_data(data, "t").unit == "ms"
+    with pytest.raises(ConfigError, match="unit must be one of"):
+        LatencyTable.from_data({**data, "unit": "furlongs"}, "t")
+
+
+@needs_qnn
+@pytest.mark.slow
+def test_cycles_table_profiles_validates_and_prices_in_cycles(tmp_path: Path) -> None:
+    from nascli.latency.devices import load_device
+    from nascli.latency.predict import Predictor
+    from nascli.latency.qnn_table import profile_cycles_table
+    from nascli.latency.table import LatencyTable
+    from nascli.spaces import get_space
+
+    out = tmp_path / "nb201-32.json"
+    device = load_device("qnn-htp-sim")
+    profile_cycles_table(device, "nb201", 32, out, probes=1, nets=1, runs=1)
+    table = LatencyTable.load(out)
+    assert table.unit == "htp_cycles" and "htp_arch 73" in table.meta["unit_note"]
+    assert table.meta["accuracy"]["n"] >= 1
+    space = get_space("nb201")
+    rng = random.Random(1)
+    priced = [a for a in (space.sample(rng) for _ in range(200)) if _covered(table, space, a)]
+    assert priced, "the probe's keys price no random cell"
+    for arch in priced[:5]:
+        expected = table.meta["fit"]["overhead_ms"] + sum(
+            table.entries[k.to_str()]["median_ms"] * n for k, n in space.key_counts(arch)
+        )
+        assert Predictor(table).predict(arch).latency_ms == pytest.approx(expected)
+
+
+def _covered(table, space, arch) -> bool:
+    return all(k.to_str() in table.entries for k, _ in space.key_counts(arch))
+
+
+@needs_qnn
+@pytest.mark.slow
+def test_export_writes_an_epcontext_model_that_loads_without_cpu_fallback(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from nascli.cli import app
+    from nascli.latency.qnn import htp_session
+
+    out = tmp_path / "net.onnx"
+    args = ["export", NB201_ARCH, "--onnx", str(out), "--device", "qnn-npu", "--json"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.stdout)
+    context = Path(info["qnn_context_onnx"])
+    assert context == tmp_path / "net.qnn_ctx.onnx" and info["epcontext_nodes"] >= 1
+    model = onnx.load(str(context))
+    assert {n.op_type for n in model.graph.node} == {"EPContext"}
+    session = htp_session(str(context), htp_arch=73)  # CPU fallback disabled
+    x = np.random.default_rng(0).standard_normal((1, 3, 32, 32)).astype(np.float32)
+    logits = session.run(None, {session.get_inputs()[0].name: x})[0]
+    assert logits.shape == (1, 10) and np.isfinite(logits).all()
+
+
+def test_export_device_must_be_a_qnn_profile(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from nascli.cli import app
+
+    args = ["export", NB201_ARCH, "--onnx", str(tmp_path / "n.onnx"), "--device", "cpu"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    assert "QNN devices only" in result.stderr and result.stderr.count("\n") == 1

@@ -20,7 +20,8 @@ from nascli.errors import ConfigError, suggest
 from nascli.paths import config_files
 
 PRECISIONS = ("fp32", "fp16", "int8-qdq")
-MEASURES = ("isolated", "in_context")
+# htp_cycles: simulated HTP cycles from Qualcomm's x86 simulator (nascli.latency.qnn_table).
+MEASURES = ("isolated", "in_context", "htp_cycles")
 GRAPH_LEVELS = ("disable", "basic", "extended", "all")
 
 # Which pip package brings an execution provider (the one-line error names it).

@@ -186,6 +186,14 @@ class SearchDriver:
             d: load_latency_model(d, self.space.name, self.space.resolution, config.table)
             for d in sorted(latency_devices if None not in latency_devices else set())
         }
+        for budget in self.budgets:  # 2Mcycles@DEV needs a cycles table, 8ms@DEV a ms one
+            if budget.kind == "latency" and budget.device in self.latency:
+                unit = self.latency[budget.device].table.meta.get("unit", "ms")
+                if unit != budget.unit:
+                    raise ConfigError(
+                        f"budget {budget.text!r} is in {budget.unit} but the {budget.device} "
+                        f"table ({self.latency[budget.device].path}) is in {unit}"
+                    )
         self.constraints = Constraints(self.space, self.budgets, self.latency)
         self.resolution = proxy_resolution(config, self.space)
         self.proxy_names, self.proxies = resolve_proxies(config.proxy)
