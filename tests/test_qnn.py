@@ -297,3 +297,41 @@ def test_export_device_must_be_a_qnn_profile(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2
     assert "QNN devices only" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_cycles_budget_on_a_milliseconds_table_is_refused(tmp_path: Path, monkeypatch) -> None:
+    """``2Mcycles@DEV`` needs DEV's table in cycles; a ms table under that name is bad input."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from nascli.cli import app
+
+    folder = tmp_path / "latency_tables" / "qnn-htp-sim"
+    folder.mkdir(parents=True)
+    shutil.copy(Path("latency_tables/cpu/nb201-32.json").resolve(), folder / "nb201-32.json")
+    monkeypatch.chdir(tmp_path)
+    args = ["search", "--space", "nb201", "--budget", "2Mcycles@qnn-htp-sim", "--out", "r"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert "is in htp_cycles but the qnn-htp-sim table" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+@needs_qnn
+@pytest.mark.slow
+def test_search_output_adds_the_context_model_for_a_qnn_target(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from nascli.export import export_onnx
+    from nascli.search.outputs import _qnn_context
+    from nascli.spaces import resolve_arch
+
+    best = tmp_path / "best.onnx"
+    export_onnx(resolve_arch(NB201_ARCH, None), best)
+    files: dict[str, str] = {}
+    _qnn_context(SimpleNamespace(latency={"cpu": None}), best, files)
+    assert files == {}  # no QNN target: nothing more
+    _qnn_context(SimpleNamespace(latency={"qnn-htp-sim": None}), best, files)
+    assert files == {"best_qnn_context": str(tmp_path / "best.qnn_ctx.onnx")}
+    assert (tmp_path / "best.qdq.onnx").is_file()
