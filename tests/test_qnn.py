@@ -335,3 +335,61 @@ def test_search_output_adds_the_context_model_for_a_qnn_target(tmp_path: Path) -
     _qnn_context(SimpleNamespace(latency={"qnn-htp-sim": None}), best, files)
     assert files == {"best_qnn_context": str(tmp_path / "best.qnn_ctx.onnx")}
     assert (tmp_path / "best.qdq.onnx").is_file()
+
+
+@needs_qnn
+@pytest.mark.slow
+def test_cycles_table_calibrated_to_ms_from_a_board_bundle(tmp_path: Path) -> None:
+    """Part of the NPU path without the board: the simulator stands in for the Snapdragon.
+
+    A qnn-npu bundle is run by its stand-alone runner (plugin EP, HTP simulator here), and
+    ``tables calibrate`` turns the cycles table into milliseconds from its networks.
+    """
+    import subprocess
+    import sys
+    import zipfile
+
+    from nascli.latency.bundle import write_bundle
+    from nascli.latency.devices import load_device
+    from nascli.latency.predict import Predictor
+    from nascli.latency.qnn_table import profile_cycles_table
+    from nascli.latency.recalibrate import calibrate_table
+    from nascli.latency.table import LatencyTable
+    from nascli.latency.timing import TimingProtocol
+    from nascli.spaces import get_space, resolve_arch
+
+    cycles_path = tmp_path / "nb201-8.json"
+    profile_cycles_table(
+        load_device("qnn-htp-sim"), "nb201", 8, cycles_path, probes=3, nets=1, runs=1
+    )
+    cycles = LatencyTable.load(cycles_path)
+    bundle = tmp_path / "bundle.zip"
+    write_bundle(
+        load_device("qnn-npu"), "nb201", 8, bundle, protocol=TimingProtocol.quick(), fit_nets=4
+    )
+    (tmp_path / "run_bundle.py").write_bytes(zipfile.ZipFile(bundle).read("run_bundle.py"))
+    results = tmp_path / "results.json"
+    done = subprocess.run(
+        [sys.executable, str(tmp_path / "run_bundle.py"), "--bundle", str(bundle),
+         "--out", str(results), "--quick"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    space = get_space("nb201")
+    nets = [
+        (n["arch"], n["median_ms"])
+        for n in json.loads(results.read_text())["networks"]
+        if all(
+            k.to_str() in cycles.entries
+            for k, _ in space.key_counts(resolve_arch(n["arch"], "nb201"), resolution=8)
+        )
+    ]
+    assert len(nets) >= 2, "the probes' keys price too few of the bundle's networks"
+    table, info = calibrate_table(cycles, nets, "snapdragon-sim", prior="auto")
+    assert table.unit == "ms" and info["base_unit"] == "htp_cycles" and info["prior"] is None
+    assert "unit_note" not in table.meta
+    arch = resolve_arch(nets[0][0], "nb201")
+    by_hand = info["overhead_ms"] + sum(
+        table.entries[k.to_str()]["median_ms"] * n for k, n in space.key_counts(arch, resolution=8)
+    )
+    assert Predictor(table).predict(arch).latency_ms == pytest.approx(by_hand, rel=1e-6)
