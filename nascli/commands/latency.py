@@ -163,7 +163,7 @@ def profile_command(
 
         table = profile_cycles_table(
             profile, the_space.name, resolution, Path(out), probes=probes or 24,
-            nets=validate_nets, runs=runs or 3,
+            nets=validate_nets, runs=runs or 5,
         )  # fmt: skip
         accuracy = table.meta["accuracy"]
         result = {

@@ -63,7 +63,7 @@ def profile_cycles_table(
     *,
     probes: int = 24,
     nets: int = 30,
-    runs: int = 3,
+    runs: int = 5,
 ) -> LatencyTable:
     """Profile, validate and save a cycles table for ``space_name`` on ``device``."""
     from nascli.latency.predict import accuracy_figures
@@ -96,6 +96,11 @@ def profile_cycles_table(
         predicted.append(predict_cycles(entries, overhead, counts))
         measured.append(float(sum(fewest_per_node(net).values())))
         net_spreads.append(spread([r.total for r in net]))
+    if not measured:
+        raise ConfigError(
+            f"the {probes} probe networks leave every one of the {nets} validation networks "
+            "with an unmeasured key; give more --probes"
+        )
     protocol = {
         "warmup_runs": 1,
         "warmup_s": 0.0,
