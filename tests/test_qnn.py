@@ -394,3 +394,21 @@ def test_cycles_table_calibrated_to_ms_from_a_board_bundle(tmp_path: Path) -> No
         table.entries[k.to_str()]["median_ms"] * n for k, n in space.key_counts(arch, resolution=8)
     )
     assert Predictor(table).predict(arch).latency_ms == pytest.approx(by_hand, rel=1e-6)
+
+
+def test_backend_options_for_the_plugin_and_the_classic_builds(monkeypatch) -> None:
+    from types import SimpleNamespace
+
+    from nascli.latency import qnn
+
+    wheel = SimpleNamespace(
+        get_qnn_htp_path=lambda: "/w/libQnnHtp.so", get_qnn_cpu_path=lambda: "/w/libQnnCpu.so"
+    )
+    monkeypatch.setattr(qnn, "qnn_module", lambda: wheel)
+    options = {"backend_path": "QnnHtp.dll", "htp_arch": 73}
+    assert qnn.resolve_backend(options) == {"backend_path": "/w/libQnnHtp.so", "htp_arch": "73"}
+    assert qnn.resolve_backend({"backend_type": "cpu"}) == {"backend_path": "/w/libQnnCpu.so"}
+    monkeypatch.setattr(qnn, "qnn_module", lambda: None)  # onnxruntime-qnn 1.x
+    assert qnn.resolve_backend(options)["backend_path"] == "QnnHtp.dll"
+    assert qnn.resolve_backend({"backend_path": "htp"}) == {"backend_type": "htp"}
+    assert qnn.resolve_backend({}) == {"backend_type": "htp"}

@@ -84,20 +84,23 @@ def register_plugin() -> list[Any]:
 
 
 def resolve_backend(options: dict[str, Any]) -> dict[str, str]:
-    """Provider options as strings, ``backend_path`` pointed at the wheel's own library.
+    """Provider options as strings, the backend pointed at the library that matches the EP.
 
     A profile written for a device names ``QnnHtp.dll``; with the plugin wheel installed the
-    library shipped in it is the one that matches the provider, whatever the platform.
+    library shipped in it is the one to load, whatever the platform. Without the plugin
+    (onnxruntime-qnn 1.x) a bare ``htp``/``cpu`` becomes that build's ``backend_type``.
     """
     out = {k: str(v) for k, v in options.items()}
     module = qnn_module()
     backend = out.get("backend_path") or out.pop("backend_type", "htp")
     alias = _BACKEND_ALIASES.get(Path(backend).name.lower())
     if module is not None and alias is not None:
-        out["backend_path"] = (
-            module.get_qnn_htp_path() if alias == "htp" else (module.get_qnn_cpu_path())
-        )
-    elif "backend_path" not in out:
+        htp = alias == "htp"
+        out["backend_path"] = module.get_qnn_htp_path() if htp else module.get_qnn_cpu_path()
+    elif backend in ("htp", "cpu"):
+        out.pop("backend_path", None)
+        out["backend_type"] = backend
+    else:
         out["backend_path"] = backend
     return out
 
