@@ -17,8 +17,7 @@ import argparse
 import random
 import time
 
-from nascli.arch import Arch
-from nascli.spaces import get_space
+from nascli.spaces import arch_from_canonical, get_space
 
 
 def main() -> None:
@@ -53,7 +52,7 @@ def main() -> None:
         _forget(space)
         start = time.process_time()
         for text in texts:
-            space.cost(Arch.from_canonical(text))
+            space.cost(arch_from_canonical(text))
         from_text = args.n / (time.process_time() - start)
         print(f"{name:<20} {cold:>14,.0f} {from_text:>11,.0f} {search:>15,.0f} {warm:>14,.0f}")
 

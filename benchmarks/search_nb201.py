@@ -74,8 +74,7 @@ def main() -> None:
     if not DATA.exists():
         print(f"{DATA} missing: cannot look up accuracies")
         return
-    from nascli.arch import Arch
-    from nascli.spaces import get_space
+    from nascli.spaces import arch_from_canonical, get_space
 
     space = get_space("nb201")
     with DATA.open() as handle:
@@ -85,7 +84,7 @@ def main() -> None:
         f"{args.evals} proxy evaluations, population {args.population}, seeds 0..{args.seeds - 1}"
     )
     for algo, archs in best.items():
-        accs = [accuracy[space.index(Arch.from_canonical(a))] for a in archs]  # type: ignore[attr-defined]
+        accs = [accuracy[space.index(arch_from_canonical(a))] for a in archs]  # type: ignore[attr-defined]
         per_seed = ", ".join(f"{a:.2f}" for a in accs)
         print(f"{algo:10s} mean {statistics.mean(accs):.2f} %  per seed {per_seed}  "
               f"(evaluated {evaluations[algo]})")  # fmt: skip

@@ -30,8 +30,7 @@ def create_model(
     """
     import torch
 
-    from nascli.arch import resolve_arch
-    from nascli.spaces import get_space
+    from nascli.spaces import get_space, resolve_arch
 
     if num_classes is not None and num_classes < 1:
         raise ConfigError(f"num_classes must be at least 1, got {num_classes}")

@@ -24,32 +24,15 @@ from typing import Any
 
 from nascli.arch import Arch
 from nascli.errors import ConfigError
+from nascli.proxies import published_names
 from nascli.proxies.ensemble import ProxyItem, component_names, rank_aggregate
 from nascli.score_cache import ScoreCache, data_fingerprint, settings_key
 
 ARCH_COLUMNS = ("arch_str", "arch")
 
-# Published proxy names (lower-cased) → nascli proxy names.
-PUBLISHED_ALIASES = {
-    "#params": "params",
-    "params": "params",
-    "flops": "flops",
-    "synflow": "synflow",
-    "grad norm": "grad-norm",
-    "gradnorm": "grad-norm",
-    "grad_norm": "grad-norm",
-    "snip": "snip",
-    "grasp": "grasp",
-    "fisher": "fisher",
-    "jacob_cov": "jacov",
-    "jacov": "jacov",
-    "zen-score": "zen",
-    "zennas": "zen",
-    "naswot": "naswot",
-    "zico": "zico",
-    "vkdnw_single": "vkdnw",
-    "meco": "meco",
-    "swap": "swap",
+# Published names (lower-cased) of the named ensembles → nascli names; each single proxy's
+# published names are in its spec (``nascli.proxies.published_names``).
+ENSEMBLE_ALIASES = {
     "az-nas": "az-nas",
     "az-nas (aggregated)": "az-nas",
     "vkdnw_agg (aggregated)": "vkdnw-agg",
@@ -192,8 +175,9 @@ def load_published(path: Path | None, target: str) -> dict[str, Published]:
             rows = list(csv.DictReader(handle))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise ConfigError(f"cannot read published correlations {path}: {exc}") from None
+    aliases = {**published_names(), **ENSEMBLE_ALIASES}
     for row in rows:
-        name = PUBLISHED_ALIASES.get((row.get("proxy") or "").strip().lower())
+        name = aliases.get((row.get("proxy") or "").strip().lower())
         if name is None or (row.get("dataset") or "").strip().lower() != dataset:
             continue
         entry = Published(
@@ -383,6 +367,7 @@ def run_bench(
     warn: Callable[[str], None] | None = None,
     factory: Callable[..., Any] | None = None,
     augment: bool | None = None,
+    device: str | None = None,
 ) -> BenchResult:
     """Score the sample (missing outcomes only), then correlate each item with the target."""
     from nascli.proxies.runner import check_data, default_augment, make_proxies, prepare
@@ -406,7 +391,7 @@ def run_bench(
             scorer = prepare(
                 names, space_name=space, data=data, batch_size=batch_size, batches=batches,
                 resolution=resolution, seed=seed, options=options, factory=factory,
-                augment=augment, **extra,
+                augment=augment, device=device, **extra,
             )  # fmt: skip
         else:  # everything cached: still refuse data the proxies cannot use
             from nascli.data import load_data

@@ -28,7 +28,6 @@ DEFAULT_SPACE = "mobilenet-imagenet"
 DEFAULT_PROXY = "zico"  # where the space names no recommended proxy
 DEFAULT_ALGO = "auto"  # surrogate where it applies (ZiCo on a macro space), else evolution
 ALGOS = ("auto", "surrogate", "evolution", "tpe", "nsga2", "random")
-LAYERWISE_PROXIES = ("zico",)  # proxies that report per-layer terms (--algo surrogate)
 LOW_COST_RESOLUTION = 96  # proxy-time resolution cap (a space at <= 96 px keeps its own)
 LOW_COST_BATCH_SIZE = 16
 LOW_COST_BATCHES = 2  # ZiCo's N = 2 gradient batches
@@ -74,6 +73,7 @@ class SearchConfig:
     export_onnx: bool = True
     augment: bool | None = None  # training views of real data; None = on for gradient proxies
     calibrate: int = 0  # re-anchor the latency table here on N timed networks first (0: no)
+    proxy_device: str = "auto"  # torch device of the proxies (not identity: same scores)
 
     def identity(self) -> dict[str, Any]:
         data = asdict(self)
@@ -193,9 +193,10 @@ def space_default_proxy(space_name: str) -> str:
 def auto_algo(config: SearchConfig) -> str:
     """``surrogate`` for a layer-wise proxy on a macro space (it beats evolution there by a
     wide margin per evaluation, docs/search-benchmarks.md), ``evolution`` otherwise."""
+    from nascli.proxies import layerwise_proxies
     from nascli.spaces import get_space
 
-    if config.proxy not in LAYERWISE_PROXIES:
+    if config.proxy not in layerwise_proxies():
         return "evolution"
     try:
         family = get_space(config.space).family
@@ -246,6 +247,10 @@ def _coerce(key: str, value: Any) -> Any:
         if value is not None and not isinstance(value, bool):
             raise ConfigError(f"option 'augment' must be true, false or null, got {value!r}")
         return value
+    if key == "proxy_device":
+        from nascli.proxies.device import check_device_text
+
+        return check_device_text(value)
     if value is not None and not isinstance(value, str | Path):
         raise ConfigError(f"option {key!r} must be a string, got {value!r}")
     return None if value is None else str(value)

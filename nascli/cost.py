@@ -24,23 +24,9 @@ from functools import lru_cache
 
 from nascli.layers import LayerKey
 from nascli.spaces.blocks.base import BYTES_PER_VALUE, BlockCost
-from nascli.spaces.blocks.inverted_residual import ir_unit_cost
 from nascli.spaces.blocks.registry import UNIT_OPS
-from nascli.spaces.blocks.resnet import basic_unit_cost, bottleneck_unit_cost
 
-__all__ = [
-    "BYTES_PER_VALUE",
-    "BlockCost",
-    "Cost",
-    "basic_unit_cost",
-    "block_cost",
-    "bottleneck_unit_cost",
-    "ir_unit_cost",
-    "network_cost",
-]
-
-# Unit formulas by op, kept for callers of the old name (each lives with its block type).
-UNIT_COSTS = {"ir": ir_unit_cost, "basic": basic_unit_cost, "bottleneck": bottleneck_unit_cost}
+__all__ = ["Cost", "block_cost", "network_cost"]
 
 
 @dataclass(frozen=True, slots=True)

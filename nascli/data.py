@@ -11,6 +11,9 @@ those batches reproducible and shaped like what the network will see:
   labels refuse it (``nascli.proxies.runner``), the others get placeholder random labels.
 * **Image folder**: class sub-folders of images (labels = sorted sub-folder order), or
   images directly in the folder (unlabelled). Read with Pillow, converted to RGB.
+* **A data set by name** (``cifar10``, ``cifar100``, ``svhn``, ``imagenet:PATH``): a seeded,
+  class-balanced subset of exactly ``batch_size × n_batches`` images read from the official
+  archive (``nascli.datasets``), so every image appears once.
 
 Real images are resized to the requested resolution with bilinear interpolation
 (``antialias=True`` when shrinking, which is what a PIL resize does), scaled to [0, 1]
@@ -53,7 +56,7 @@ class BatchSet:
     """Batches plus what the runner must know about where they came from."""
 
     batches: list[Batch]
-    source: str  # "gaussian", "npz" or "folder"
+    source: str  # "gaussian", "npz", "folder" or "archive" (a data set by name)
     labelled: bool  # real labels (False for Gaussian random labels and unlabelled data)
     description: str
 
@@ -216,7 +219,8 @@ def load_data(
     seed: int = 0,
     augment: bool = False,
 ) -> BatchSet:
-    """Batches from ``path`` (``.npz`` or image folder) or Gaussian noise when ``None``.
+    """Batches from ``path`` (``.npz``, image folder or a data set by name such as
+    ``cifar10``; ``nascli.datasets``) or Gaussian noise when ``None``.
 
     ``augment`` draws a seeded training view of every real image (ignored for Gaussian
     input, which differs between batches by construction).
@@ -231,17 +235,34 @@ def load_data(
             n_batches=n_batches, seed=seed,
         )  # fmt: skip
         return BatchSet(batches, "gaussian", False, "Gaussian N(0,1), random labels")
-    path = Path(path)
-    if not path.exists():
-        raise ConfigError(f"no such data file or folder: {path}")
-    if path.is_dir():
-        x, y = _load_folder(path, resolution)
-        source = "folder"
-    elif path.suffix.lower() == ".npz":
-        x, y = _load_npz(path)
-        source = "npz"
+    from nascli.datasets import load_subset, parse_data_spec
+
+    spec = parse_data_spec(path)
+    named_description = None
+    if spec.kind != "path":
+        subset = load_subset(
+            spec, n=batch_size * n_batches, seed=seed, resolution=resolution,
+            num_classes=num_classes,
+        )  # fmt: skip
+        x, y, source = subset.x, subset.y, "archive"
+        named_description = subset.description
+        path = spec.text
     else:
-        raise ConfigError(f"{path}: unsupported data (give an .npz file or an image folder)")
+        assert spec.path is not None
+        path = spec.path
+        if not path.exists():
+            raise ConfigError(f"no such data file or folder: {path}")
+        if path.is_dir():
+            x, y = _load_folder(path, resolution)
+            source = "folder"
+        elif path.suffix.lower() == ".npz":
+            x, y = _load_npz(path)
+            source = "npz"
+        else:
+            raise ConfigError(
+                f"{path}: unsupported data (give an .npz file, an image folder or a data set "
+                "name: cifar10, cifar100, svhn, imagenet:PATH)"
+            )
     if y is not None and len(y) and (int(y.min()) < 0 or int(y.max()) >= num_classes):
         raise ConfigError(
             f"{path}: labels span [{int(y.min())}, {int(y.max())}] but the network has "
@@ -266,9 +287,12 @@ def load_data(
         batches.append((xb, yb))
     labelled = y is not None
     views_note = ", augmented views" if augment else ""
-    description = (
-        f"{path} ({len(x)} images, {'labelled' if labelled else 'unlabelled'}{views_note})"
-    )
+    if named_description is not None:
+        description = f"{named_description}{views_note}"
+    else:
+        description = (
+            f"{path} ({len(x)} images, {'labelled' if labelled else 'unlabelled'}{views_note})"
+        )
     return BatchSet(batches, source, labelled, description)
 
 

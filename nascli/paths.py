@@ -137,14 +137,6 @@ def search_order_text() -> str:
 
 
 # ---------------------------------------------------------------- shipped folders only
-def project_root() -> Path:
-    """The shipped root (kept for callers that want only what the package ships)."""
-    return shipped_root()
-
-
-def config_dir() -> Path:
-    return shipped_root() / CONFIGS
-
-
 def latency_tables_dir() -> Path:
+    """The tables the package ships (latency priors live there too)."""
     return shipped_root() / TABLES

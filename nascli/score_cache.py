@@ -35,10 +35,17 @@ CREATE TABLE IF NOT EXISTS outcomes (
 
 
 def data_fingerprint(path: Path | str | None) -> str:
-    """``gaussian``, or a SHA-256 of the file / of the folder's file names, sizes and times."""
+    """``gaussian``, a named data set's archive identity, or a SHA-256 of the file / of the
+    folder's file names, sizes and times."""
     if path is None:
         return "gaussian"
-    path = Path(path)
+    from nascli.datasets import parse_data_spec, source_tag
+
+    spec = parse_data_spec(path)
+    if spec.kind != "path":  # a data set by name: its archive (or folder) identifies it
+        return f"{spec.name or spec.kind}:{spec.split}:{source_tag(spec)}"
+    assert spec.path is not None
+    path = spec.path
     digest = hashlib.sha256()
     try:
         if path.is_dir():

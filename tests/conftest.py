@@ -2,6 +2,12 @@
 
 ``REPO`` stays a module constant because ``parametrize`` lists need it at collection time;
 everything a test calls is a fixture.
+
+A test that reads ../shared/data does so through the ``shared_file`` fixture, the one way in,
+so the run can count those tests: the summary prints ``shared-data tests: N run, M skipped``.
+Without the data they skip with the reason; with ``NASCLI_REQUIRE_SHARED=1`` (CI sets it when
+../shared exists) a missing file fails the test and any skipped shared-data test fails the
+run, so a CI run that lost the data cannot pass unnoticed.
 """
 
 from __future__ import annotations
@@ -14,6 +20,54 @@ import pytest
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 REPO = Path(__file__).resolve().parents[1]
+SHARED_FIXTURE = "shared_file"
+REQUIRE_SHARED = "NASCLI_REQUIRE_SHARED"
+_shared_outcomes: dict[str, str] = {}
+
+
+def _shared_required() -> bool:
+    import os
+
+    return os.environ.get(REQUIRE_SHARED, "") not in ("", "0")
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Remember the outcome of every test that uses ``shared_file`` (worst phase wins)."""
+    if SHARED_FIXTURE not in getattr(report, "fixturenames", ()):
+        return
+    if report.outcome == "skipped" or (report.when == "call" and report.outcome == "passed"):
+        _shared_outcomes.setdefault(report.nodeid, report.outcome)
+    elif report.outcome == "failed":
+        _shared_outcomes[report.nodeid] = "failed"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
+    """Carry the item's fixture names onto its reports (the log hook sees only reports)."""
+    report = yield
+    report.fixturenames = tuple(getattr(item, "fixturenames", ()))
+    return report
+
+
+def shared_data_counts() -> tuple[int, int]:
+    """(run, skipped) among the shared-data tests seen so far; a failed one counts as run."""
+    skipped = sum(1 for o in _shared_outcomes.values() if o == "skipped")
+    return len(_shared_outcomes) - skipped, skipped
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Under ``NASCLI_REQUIRE_SHARED=1`` a skipped shared-data test fails the run."""
+    _, skipped = shared_data_counts()
+    if skipped and _shared_required() and session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    run, skipped = shared_data_counts()
+    line = f"shared-data tests: {run} run, {skipped} skipped"
+    if skipped and _shared_required():
+        line += f" ({REQUIRE_SHARED}=1: skipped shared-data tests fail the run)"
+    terminalreporter.write_line(line)
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -33,12 +87,15 @@ def _isolated_user_folder(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture
 def shared_file() -> Callable[[str], Path]:
     """``shared_file(name)``: the path of a ../shared/data file; skips the test, with the
-    reason, when the reference data is absent."""
+    reason, when the reference data is absent (fails it under ``NASCLI_REQUIRE_SHARED=1``)."""
 
     def find(name: str) -> Path:
         path = SHARED_DATA / name
         if not path.exists():
-            pytest.skip(f"reference data {path} not present (../shared/data beside the repo)")
+            reason = f"reference data {path} not present (../shared/data beside the repo)"
+            if _shared_required():
+                pytest.fail(f"{reason}; {REQUIRE_SHARED}=1 requires it")
+            pytest.skip(reason)
         return path
 
     return find

@@ -102,6 +102,52 @@ def test_residual_off_removes_every_shortcut(kind: str) -> None:
             assert unit.residual == "none", unit
 
 
+def _unit_keys_by_op() -> dict[str, list[LayerKey]]:
+    """Unit keys of every op the registered block types and the shipped spaces produce."""
+    from nascli.spaces import get_space, list_spaces
+
+    keys: dict[str, list[LayerKey]] = {}
+    for kind in sorted(BLOCK_TYPES):
+        for block, cin, size in _random_blocks(kind, seed=5, count=6):
+            for unit in block_type(kind).expand(block, cin, size, True):
+                keys.setdefault(unit.op, []).append(unit)
+    rng = random.Random(5)
+    for name in list_spaces():
+        space = get_space(name)
+        for unit in space.layers(space.sample(rng), resolution=32):
+            keys.setdefault(unit.op, []).append(unit)
+    return keys
+
+
+def test_each_unit_ops_weight_layers_are_those_its_module_holds() -> None:
+    """``UnitOp.weight_layers`` lists the Conv2d/Linear layers ``build`` makes, in
+    ``named_modules`` order (channels, kernel, groups, stride, weight count); every op with
+    that view is checked on keys the block types and shipped spaces produce."""
+    keys = _unit_keys_by_op()
+    with_view = {name for name, op in UNIT_OPS.items() if op.weight_layers is not None}
+    assert with_view <= set(keys), f"no keys to check {sorted(with_view - set(keys))}"
+    assert {"ir", "basic", "bottleneck", "conv", "pool_fc"} <= with_view
+    for name in sorted(with_view):
+        view = UNIT_OPS[name].weight_layers
+        assert view is not None
+        for key in keys[name][:12]:
+            built = [
+                m
+                for m in build_block(key).modules()
+                if isinstance(m, torch.nn.Conv2d | torch.nn.Linear)
+            ]
+            layers = view(key)
+            assert len(layers) == len(built), key
+            for layer, module in zip(layers, built, strict=True):
+                assert layer.numel == module.weight.numel(), key
+                if isinstance(module, torch.nn.Conv2d):
+                    got = (module.in_channels, module.out_channels, module.kernel_size[0],
+                           module.groups, module.stride[0])  # fmt: skip
+                    assert (layer.cin, layer.cout, layer.kernel, layer.groups, layer.stride) == got
+                else:
+                    assert (layer.cin, layer.cout) == (module.in_features, module.out_features)
+
+
 def test_every_layer_key_op_has_exactly_one_registered_unit_op() -> None:
     assert set(UNIT_OPS) == set(OPS)
     assert all(op.name == name for name, op in UNIT_OPS.items())

@@ -11,9 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.utils.flop_counter import FlopCounterMode
 
-from nascli.arch import resolve_arch
 from nascli.cost import network_cost
-from nascli.spaces import get_space
+from nascli.spaces import get_space, resolve_arch
 
 from .conftest import REPO
 

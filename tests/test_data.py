@@ -11,8 +11,6 @@ import torch
 from nascli.data import IMAGENET_MEAN, IMAGENET_STD, load_batches, load_data
 from nascli.errors import ConfigError
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
 
 def _npz(path: Path, **arrays: np.ndarray) -> Path:
     np.savez(path, **arrays)
@@ -189,10 +187,8 @@ def test_flat_image_folder_is_unlabelled_and_empty_folder_fails(tmp_path: Path) 
         load_data(tmp_path / "broken", num_classes=10, resolution=8)
 
 
-def test_shared_imagenet_npz_loads_at_96px() -> None:
-    path = SHARED / "imagenet_64_224.npz"
-    if not path.is_file():
-        pytest.skip(f"reference data {path} absent (../shared/data beside the repo)")
+def test_shared_imagenet_npz_loads_at_96px(shared_file) -> None:
+    path = shared_file("imagenet_64_224.npz")
     data = load_data(path, num_classes=1000, resolution=96, batch_size=16, n_batches=2, seed=0)
     assert data.labelled
     assert data.batches[0][0].shape == (16, 3, 96, 96)

@@ -10,9 +10,8 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from nascli.arch import resolve_arch
 from nascli.export import export_onnx
-from nascli.spaces import get_space
+from nascli.spaces import get_space, resolve_arch
 
 
 @pytest.mark.parametrize(

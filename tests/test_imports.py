@@ -15,11 +15,7 @@ import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "nascli"
-# Deprecated aliases on ``Arch`` and ``nascli.arch.resolve_arch`` that forward to
-# ``nascli.spaces.resolve`` while other branches that call them merge; the rest of the
-# package calls ``nascli.spaces`` directly. Delete the aliases and this entry together.
-ALLOWED_EDGES = {("nascli.arch", "nascli.spaces.resolve")}
-# No import cycles: a new one fails this test.
+# No import cycles and no allowed exception: a new one fails this test.
 KNOWN_CYCLES: list[list[str]] = []
 
 
@@ -71,8 +67,7 @@ def import_graph() -> dict[str, set[str]]:
     for name, path in files.items():
         tree = ast.parse(path.read_text(encoding="utf-8"))
         targets = _imports(tree, name, path.name == "__init__.py", set(files))
-        edges = {t for t in targets if t in files} - {name}
-        graph[name] = {t for t in edges if (name, t) not in ALLOWED_EDGES}
+        graph[name] = {t for t in targets if t in files} - {name}
     return graph
 
 

@@ -123,8 +123,8 @@ def test_profile_writes_to_the_user_folder_never_the_package(
 def test_named_search_config_and_named_arch(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from nascli.arch import resolve_arch
     from nascli.config import load_run_config
+    from nascli.spaces import resolve_arch
 
     monkeypatch.chdir(tmp_path)
     assert load_run_config(Path("imagenet-450mflops"))["space"] == "mobilenet-imagenet"
@@ -182,7 +182,7 @@ def test_progress_without_a_terminal_is_plain_lines_and_quiet_silences_it(tmp_pa
 def test_piped_tables_do_not_wrap() -> None:
     result = _cli("arch", "info", "zico-1g")
     assert result.returncode == 0, result.stderr
-    from nascli.arch import resolve_arch
+    from nascli.spaces import resolve_arch
 
     canonical = resolve_arch("zico-1g").canonical
     assert len(canonical) > 80

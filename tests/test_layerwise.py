@@ -78,7 +78,6 @@ def test_arch_codes_keep_leading_zeros_and_round_trip() -> None:
     assert resolve_arch("nas-bench-macro:00000001") == Arch("nas-bench-macro", "00000001")
     assert space.to_dict(arch) == {"space": "nas-bench-macro", "layers": list("01201122")}
     assert arch_from_yaml(arch_to_yaml(arch)) == arch
-    assert Arch.from_yaml(arch.to_yaml()) == arch  # the deprecated aliases still work
     assert space.from_dict({"space": "nas-bench-macro", "arch": "01201122"}) == arch
     for bad in ("0120112", "012011220", "01201123", "0120112x"):
         with pytest.raises(ConfigError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,6 @@ import pytest
 from scipy.stats import kendalltau, spearmanr
 from typer.testing import CliRunner
 
-from nascli.arch import resolve_arch
 from nascli.bench import (
     GroundTruth,
     cached_subset,
@@ -30,10 +29,10 @@ from nascli.proxies.base import Candidate
 from nascli.proxies.ensemble import ProxyItem, parse_proxy_list, rank_aggregate
 from nascli.proxies.runner import score_arch
 from nascli.score_cache import ScoreCache
-from nascli.spaces import get_space
+from nascli.spaces import get_space, resolve_arch
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-NB201_CSV = SHARED / "nb201_accuracy.csv"
+NB201_CSV = "nb201_accuracy.csv"
+PUBLISHED_CSV = "published_correlations_nb201.csv"
 ALL_NONE = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
 
 runner = CliRunner()
@@ -113,16 +112,16 @@ def make_factory() -> tuple[Any, dict[str, Any]]:
     return factory, made
 
 
-def _nb201_rows(n: int) -> list[dict[str, str]]:
-    if not NB201_CSV.is_file():
-        pytest.skip(f"reference data {NB201_CSV} absent (../shared/data beside the repo)")
-    with NB201_CSV.open(newline="") as handle:
+def _nb201_rows(shared_file: Callable[[str], Path], n: int) -> list[dict[str, str]]:
+    with shared_file(NB201_CSV).open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     return rows[:: len(rows) // n][:n]  # spread over the file, deterministic
 
 
-def _truth_csv(tmp_path: Path, n: int = 20, extra_none: bool = False) -> tuple[Path, list]:
-    rows = _nb201_rows(n)
+def _truth_csv(
+    shared_file: Callable[[str], Path], tmp_path: Path, n: int = 20, extra_none: bool = False
+) -> tuple[Path, list]:
+    rows = _nb201_rows(shared_file, n)
     if extra_none:
         rows = [*rows, {"arch_str": ALL_NONE, "test_acc_cifar10": "10.0", "index": ""}]
     path = tmp_path / "truth.csv"
@@ -195,8 +194,8 @@ def test_runner_refuses_unlabelled_data_for_label_proxies(tmp_path: Path, capsys
 # --- bench (library) ----------------------------------------------------------------
 
 
-def test_bench_matches_scipy_and_reuses_the_cache(tmp_path: Path) -> None:
-    truth_csv, rows = _truth_csv(tmp_path, 20, extra_none=True)
+def test_bench_matches_scipy_and_reuses_the_cache(shared_file, tmp_path: Path) -> None:
+    truth_csv, rows = _truth_csv(shared_file, tmp_path, 20, extra_none=True)
     truth = load_ground_truth(truth_csv, space="nb201", target="test_acc_cifar10",
                               sample=None, seed=0)  # fmt: skip
     assert len(truth.archs) == 21
@@ -234,8 +233,8 @@ def test_bench_matches_scipy_and_reuses_the_cache(tmp_path: Path) -> None:
     assert by_name["params+pools"].spearman == pytest.approx(rho)
 
 
-def test_cached_subset_keeps_the_scored_cells_in_sample_order(tmp_path: Path) -> None:
-    truth_csv, _ = _truth_csv(tmp_path, 12)
+def test_cached_subset_keeps_the_scored_cells_in_sample_order(shared_file, tmp_path: Path) -> None:
+    truth_csv, _ = _truth_csv(shared_file, tmp_path, 12)
     truth = load_ground_truth(truth_csv, space="nb201", target="test_acc_cifar10",
                               sample=None, seed=0)  # fmt: skip
     part = GroundTruth(truth.archs[1::3], truth.targets[1::3], truth.column)
@@ -281,10 +280,8 @@ def test_ground_truth_errors(tmp_path: Path) -> None:
         load_ground_truth(tmp_path / "x.csv", space="nb201", target="acc", sample=None, seed=0)
 
 
-def test_published_values_prefer_the_zico_paper_and_alias_names() -> None:
-    path = SHARED / "published_correlations_nb201.csv"
-    if not path.is_file():
-        pytest.skip(f"reference data {path} absent (../shared/data beside the repo)")
+def test_published_values_prefer_the_zico_paper_and_alias_names(shared_file) -> None:
+    path = shared_file(PUBLISHED_CSV)
     c10 = load_published(path, "test_acc_cifar10")
     assert c10["zico"].spearman == pytest.approx(0.80) and c10["zico"].kendall == 0.61
     assert c10["params"].spearman == pytest.approx(0.75)
@@ -327,7 +324,8 @@ def test_cli_score_json_reports_scores_seconds_and_cost() -> None:
 def test_cli_bad_inputs_exit_2(tmp_path: Path) -> None:
     registry = _registry()
     unknown = _cli("score", "nb201:1", "--proxy", "zicoo")
-    assert unknown.exit_code == 2 and "zicoo" in unknown.output
+    assert unknown.exit_code == 2
+    assert "error: unknown proxy 'zicoo' (did you mean 'zico'?)" in unknown.output
     empty = tmp_path / "empty.npz"
     empty.write_bytes(b"")
     result = _cli("score", "nb201:1", "--proxy", "params", "--data", str(empty))
@@ -346,24 +344,29 @@ def test_cli_bad_inputs_exit_2(tmp_path: Path) -> None:
     assert bad_opt.exit_code == 2 and "NAME.KEY=VALUE" in bad_opt.output
 
 
-def test_cli_proxies_list() -> None:
+def test_cli_proxies_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    from nascli.commands.common import stdout_console
+
+    monkeypatch.setattr(stdout_console, "width", 400)  # rows unwrapped, whatever COLUMNS says
     registry = _registry()
     result = _cli("proxies", "list", "--json")
     assert result.exit_code == 0, result.output
     names = [row["name"] for row in json.loads(result.stdout)["proxies"]]
     assert names == list(registry.list_proxies()) and "params" in names
-    assert _cli("proxies", "list").exit_code == 0
+    table = _cli("proxies", "list")
+    assert table.exit_code == 0, table.output
+    rows = {line.split("│")[1].strip(): line for line in table.output.splitlines() if "│" in line}
+    for name in names:  # one row per proxy, with its cost as the registry states it
+        assert registry.proxy_info(name)["cost"] in rows[name]
 
 
-def test_cli_bench_params_flops_against_nb201(tmp_path: Path) -> None:
-    truth_csv, rows = _truth_csv(tmp_path, 20)
+def test_cli_bench_params_flops_against_nb201(shared_file, tmp_path: Path) -> None:
+    truth_csv, rows = _truth_csv(shared_file, tmp_path, 20)
     cache = tmp_path / "cache"
     args = ["proxies", "bench", "--space", "nb201", "--ground-truth", str(truth_csv),
             "--target", "test_acc_cifar10", "--sample", "all", "--cache-dir", str(cache),
             "--batch-size", "2", "--json"]  # fmt: skip
-    published = SHARED / "published_correlations_nb201.csv"
-    if published.is_file():
-        args[-1:-1] = ["--published", str(published)]  # before --json (dropped below)
+    args[-1:-1] = ["--published", str(shared_file(PUBLISHED_CSV))]  # before --json (dropped below)
     first = _cli(*args, "--proxy", "params")
     assert first.exit_code == 0, first.output
     space = get_space("nb201")
@@ -375,8 +378,7 @@ def test_cli_bench_params_flops_against_nb201(tmp_path: Path) -> None:
     assert params_row["spearman_rho"] == pytest.approx(expected_params)
     assert 0.3 < params_row["spearman_rho"] < 0.98
     assert params_row["computed"] == 20
-    if (SHARED / "published_correlations_nb201.csv").is_file():
-        assert params_row["published_spearman_rho"] == pytest.approx(0.75)
+    assert params_row["published_spearman_rho"] == pytest.approx(0.75)
 
     second = _cli(*args, "--proxy", "params,flops")
     assert second.exit_code == 0, second.output

@@ -13,6 +13,7 @@ import math
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -167,7 +168,18 @@ def test_zico_with_three_batches() -> None:
 
 
 def test_zico_accumulate_changes_the_value() -> None:
-    assert np_zico(_zico_grads(True)) != pytest.approx(np_zico(_zico_grads(False)), rel=1e-3)
+    """``accumulate`` (the first commit's G_k = g_1+…+g_k) gives a different ZiCo than each
+    batch's own gradient, and each matches the hand-derived value of its definition."""
+    from nascli.proxies.zico import layer_terms, record_gradients, zico_from_terms
+
+    batches = [_batch(X1, Y1), _batch(X2, Y2)]
+    got = {}
+    for accumulate in (True, False):
+        model = TinyNet()
+        recorded = record_gradients(model, batches, accumulate=accumulate)
+        got[accumulate] = zico_from_terms(layer_terms(model, recorded))
+        assert got[accumulate] == pytest.approx(np_zico(_zico_grads(accumulate)), rel=1e-5)
+    assert got[True] != pytest.approx(got[False], rel=1e-3)
 
 
 def test_zico_default_uses_each_batchs_own_gradient() -> None:
@@ -429,6 +441,46 @@ def test_registry_metadata_matches_classes() -> None:
         assert set(info["options"]) == set(REGISTRY[name].options)
 
 
+def test_registry_is_built_from_the_proxy_modules() -> None:
+    """One source per proxy: the registry is the listed modules' ``SPECS``, in order; every
+    module declaring specs is listed; each class is bound to its spec and its constructor
+    takes exactly the spec's options, with no defaults of its own."""
+    import importlib
+    import inspect
+
+    import nascli.proxies as registry
+    from nascli.proxies.spec import SpecProxy
+
+    modules = {m: importlib.import_module(f"nascli.proxies.{m}") for m in registry.PROXY_MODULES}
+    declared = [spec for module in modules.values() for spec in module.SPECS]
+    assert list(REGISTRY.values()) == declared
+    assert all(a is b for a, b in zip(REGISTRY.values(), declared, strict=True))
+    folder = Path(registry.__file__).parent
+    with_specs = {p.stem for p in folder.glob("*.py") if "\nSPECS = " in p.read_text()}
+    assert with_specs == set(registry.PROXY_MODULES)
+    for module in modules.values():
+        for spec in module.SPECS:
+            cls = getattr(module, spec.class_name)
+            assert issubclass(cls, SpecProxy) and cls.spec is spec and cls.name == spec.name
+            params = dict(inspect.signature(cls.__init__).parameters)
+            params.pop("self", None)
+            params = {k: v for k, v in params.items() if v.kind is v.KEYWORD_ONLY}
+            assert set(params) == set(spec.options), spec.name
+            assert all(v.default is inspect.Parameter.empty for v in params.values()), spec.name
+
+
+def test_published_names_and_layer_terms_come_from_the_specs() -> None:
+    from nascli.proxies import layerwise_proxies, published_names
+
+    names = published_names()
+    assert names["grad norm"] == names["gradnorm"] == names["grad-norm"] == "grad-norm"
+    assert (names["#params"], names["jacob_cov"], names["zen-score"]) == ("params", "jacov", "zen")
+    assert names["vkdnw_single"] == "vkdnw" and names["zico"] == "zico"
+    assert set(names.values()) == set(REGISTRY)
+    assert layerwise_proxies() == tuple(n for n, s in REGISTRY.items() if s.layer_terms)
+    assert "zico" in layerwise_proxies() and "naswot" not in layerwise_proxies()
+
+
 def test_unknown_proxy_and_options() -> None:
     with pytest.raises(ConfigError, match="did you mean 'zico'"):
         get_proxy("zicoo")
@@ -450,6 +502,8 @@ def test_registry_does_not_import_torch() -> None:
         "from nascli.proxies import list_proxies, proxy_info\n"
         "rows = [proxy_info(n) for n in list_proxies()]\n"
         "assert 'torch' not in sys.modules, 'torch imported'\n"
+        "from nascli.proxies.lazy_torch import nn\n"
+        "assert 'torch' not in sys.modules and nn.Conv2d.__module__.startswith('torch.nn')\n"
         "print(len(rows))\n"
     )
     result = subprocess.run(
@@ -462,8 +516,7 @@ def test_registry_does_not_import_torch() -> None:
 # ----------------------------------------------------------------- slow sanity
 @pytest.mark.slow
 def test_zico_on_zico_600m_is_in_the_hundreds() -> None:
-    from nascli.arch import resolve_arch
-    from nascli.spaces import get_space
+    from nascli.spaces import get_space, resolve_arch
 
     arch = resolve_arch(str(REPO / "configs" / "archs" / "zico-600m.yaml"))
     space = get_space(arch.space)

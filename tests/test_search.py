@@ -7,6 +7,7 @@ proxies, milliseconds per cell), so the driver, storage and reports are what is 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -59,19 +60,18 @@ def test_over_budget_candidates_never_reach_the_proxy(tmp_path: Path, algo: str)
     state = driver.state(study)
     assert state.done >= 15
     assert state.rejected > 0, "60 MMACs must reject part of NB201"
-    from nascli.arch import Arch
-    from nascli.spaces import get_space
+    from nascli.spaces import arch_from_canonical, get_space
 
     space = get_space("nb201")
     assert recorder.seen
     for canonical in recorder.seen:
-        assert space.cost(Arch.from_canonical(canonical)).macs <= 60e6
+        assert space.cost(arch_from_canonical(canonical)).macs <= 60e6
     assert len(recorder.seen) == len(set(recorder.seen)), "a cached net was scored twice"
     for record in state.trials:
         if record.state == "COMPLETE":
             assert record.info["macs"] <= 60e6
             assert record.values[0] == pytest.approx(
-                space.cost(Arch.from_canonical(record.arch)).params
+                space.cost(arch_from_canonical(record.arch)).params
             )
 
 
@@ -81,21 +81,25 @@ def test_constraint_values_reach_the_samplers_that_learn_from_them(
 ) -> None:
     """TPE/NSGA-II read Optuna constraints (relative excess, <= 0 fits); evolution and random
     never do, so they are not written for them (two storage round trips per budget)."""
-    from optuna.study._constrained_optimization import _get_constraints_from_system_attrs
-
     driver = _driver(tmp_path, algo=algo, iterations=10)
     study = driver.open_study()
     driver.run(study, iterations=10, timeout=None)
     trials = study.get_trials(deepcopy=False)
-    constraints = [_get_constraints_from_system_attrs(t.system_attrs) for t in trials]
+    constraints = [t.constraints for t in trials]  # public FrozenTrial API
     if algo == "random":
         assert not any(constraints)
         return
     assert any(t.state.name == "PRUNED" for t in trials), "60 MMACs must reject part of NB201"
+    from nascli.spaces import arch_from_canonical, get_space
+
+    space = get_space("nb201")
+    arch_of = {r.number: r.arch for r in driver.records(study)}
     for trial, values in zip(trials, constraints, strict=True):
         assert len(values) == 1, "one constraint per budget"
         (excess,) = values.values()
         assert (excess <= 0) == (trial.state.name != "PRUNED")
+        macs = space.cost(arch_from_canonical(arch_of[trial.number])).macs
+        assert excess == pytest.approx((macs - 60e6) / 60e6)  # relative excess over 60 M
 
 
 def test_proxy_failures_are_failed_trials_not_crashes(tmp_path: Path) -> None:
@@ -124,24 +128,68 @@ def test_evolution_is_seeded_and_reproducible(tmp_path: Path) -> None:
     assert [r.arch for r in other.state(study).trials] != sequences[0]
 
 
-def test_evolution_ranks_ensemble_members_over_the_current_population(tmp_path: Path) -> None:
-    """A trial's stored ensemble value is relative to the population of its time (the first
-    trial always gets log(1/1) = 0, the best possible); evolution must compare members by
-    their rank sum over everything evaluated so far."""
-    from nascli.proxies.ensemble import rank_aggregate
+def test_ensemble_values_are_the_same_in_every_run(tmp_path: Path) -> None:
+    """A stored ensemble value depends only on the net and the fixed reference, not on the
+    population a run happened to evaluate: two different searches (evolution and random,
+    other seeds) give every net they share the same value, the progress shows it as a
+    percentile, and a resumed study keeps its stored reference even without the cache."""
+    import shutil
 
-    driver = _driver(tmp_path, proxy="params+flops", iterations=14, budgets=["200MFLOPs"])
-    study = driver.open_study()
-    driver.run(study, iterations=14, timeout=None)
-    records = driver.records(study)
-    done = [r for r in records if r.state == "COMPLETE" and r.values is not None]
-    assert done[0].values[0] == 0.0, "stored value of the first trial: log(1/1)"
-    expected = rank_aggregate({n: [r.info["scores"][n] for r in done] for n in ("params", "flops")})
-    members = driver._members(records)
-    assert [m.rank_key[0] for m in members] == pytest.approx(expected)
-    best = max(members, key=lambda m: m.rank_key)
-    assert best.rank_key[0] == pytest.approx(max(expected))
-    assert best.rank_key[0] < 0.0 or len(done) == 1
+    from nascli.paths import user_dir
+    from nascli.search.reference import REFERENCE_SIZE
+    from nascli.spaces import arch_from_canonical
+
+    drivers, values = [], []
+    for name, options in (
+        ("a", {"algo": "evolution", "seed": 1}),
+        ("b", {"algo": "random", "seed": 1}),
+    ):
+        driver = _driver(tmp_path / name, proxy="params+flops", iterations=10,
+                         budgets=["200MFLOPs"], **options)  # fmt: skip
+        study = driver.open_study()
+        driver.attach_reference(study)
+        assert len(driver.reference.values["params"]) == REFERENCE_SIZE
+        driver.run(study, iterations=10, timeout=None)
+        done = [r for r in driver.records(study) if r.state == "COMPLETE" and r.values]
+        drivers.append(driver)
+        values.append({r.arch: r.values[0] for r in done})
+        assert driver.state(study).best_text.endswith(" pct")
+    for mine, other in ((0, 1), (1, 0)):  # each run's nets, valued by the other run
+        for arch, stored in values[mine].items():
+            scores, _, error = drivers[other].score(arch_from_canonical(arch))
+            assert error is None
+            assert drivers[other].proxy_value(scores) == stored
+    # the first trial is not 'best possible' any more: values are below 0 (log F < 0)
+    assert all(v < 0 for v in values[0].values())
+    shutil.rmtree(user_dir() / "cache")
+    resumed = _driver(tmp_path / "a", proxy="params+flops", iterations=10,
+                      budgets=["200MFLOPs"], algo="evolution", seed=1)  # fmt: skip
+    study = resumed.open_study()
+    resumed.attach_reference(study)
+    assert not (user_dir() / "cache").exists(), "the stored reference was used, not rescored"
+
+
+def test_reference_calibrated_value_by_hand() -> None:
+    """Reference (0, 1): Silverman's width h; F(0.5) = (Φ(.5/h) + Φ(-.5/h)) / 2 = 0.5 exactly,
+    so two components at their midpoints give 2 log 0.5, the 50th percentile."""
+
+    from scipy.stats import norm
+
+    from nascli.proxies.ensemble import ReferenceScores, percentile_of
+
+    ref = ReferenceScores({"a": (0.0, 1.0), "b": (10.0, 20.0)})
+    mid = ref.value({"a": 0.5, "b": 15.0})
+    assert mid == pytest.approx(2 * math.log(0.5))
+    assert percentile_of(mid, 2) == pytest.approx(50.0)
+    width = 0.9 * min(0.5, 0.5 / 1.349) * 2**-0.2
+    expected = math.log((norm.cdf(1.0 / width) + norm.cdf(0.0)) / 2)
+    assert ref.log_cdf("a", 1.0) == pytest.approx(expected)
+    # strictly increasing, also far beyond the reference's best
+    far = [ref.log_cdf("a", x) for x in (1.0, 2.0, 3.0, 4.0)]
+    assert far == sorted(far) and len(set(far)) == 4
+    assert math.isnan(ref.value({"a": 0.5}))
+    with pytest.raises(ValueError):
+        ReferenceScores({"a": (1.0,)})
 
 
 def test_config_yaml_unknown_keys_and_cli_override(tmp_path: Path) -> None:
@@ -188,13 +236,16 @@ def test_cli_outputs_resume_and_refusal(tmp_path: Path) -> None:
     for name in ("config.yaml", "study.db", "top.csv", "best.yaml", "pareto.png", "summary.json"):
         assert (run / name).exists(), name
     assert summary["trials"]["done"] == 12
+    from nascli.proxies.device import resolve_device
+
+    assert summary["proxy"].pop("devices") == [str(resolve_device("auto"))]
     assert summary["proxy"] == {
         "name": "params", "components": ["params"], "resolution": 32, "batch_size": 16,
-        "batches": 2, "data": "Gaussian N(0,1), random labels", "seed": 0,
+        "batches": 2, "data": "Gaussian N(0,1), random labels", "seed": 0, "ensemble_value": None,
     }  # fmt: skip
     best = summary["best"]
     assert best["macs"] <= 60e6 and best["value"] == max(r["value"] for r in summary["top"])
-    from nascli.arch import resolve_arch
+    from nascli.spaces import resolve_arch
 
     assert resolve_arch(str(run / "best.yaml")).canonical == best["canonical"]
     lines = (run / "top.csv").read_text().splitlines()
@@ -221,11 +272,14 @@ def test_cli_outputs_resume_and_refusal(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--algo", "annealing"], "unknown algorithm"),
-        (["--proxy", "zicoo"], "zico"),
-        (["--space", "nb202"], "unknown search space"),
-        (["--storage", "postgresql://u:secret@127.0.0.1:1/db"], "storage"),
-        (["--budget", "1MFLOPs"], "no architecture"),
+        (["--algo", "annealing"], "unknown algorithm 'annealing'; choose from auto,"),
+        (["--proxy", "zicoo"], "unknown proxy 'zicoo' (did you mean 'zico'?)"),
+        (["--space", "nb202"], "unknown search space 'nb202' (did you mean 'nb201'?)"),
+        (
+            ["--storage", "postgresql://u:secret@127.0.0.1:1/db"],
+            "cannot open storage postgresql://u:***@",
+        ),
+        (["--budget", "1MFLOPs"], "no architecture of 'nb201' fits the budgets (1MFLOPs)"),
         (["--threads", "0"], "--threads must be at least 1"),
     ],
 )
@@ -256,8 +310,7 @@ def test_baselines_scored_with_identical_settings(tmp_path: Path) -> None:
     assert code == 0, summary
     names = {b["name"] for b in summary["baselines"]}
     assert names == {"nb201:13714", "nb201:0"}
-    from nascli.arch import resolve_arch
-    from nascli.spaces import get_space
+    from nascli.spaces import get_space, resolve_arch
 
     for base in summary["baselines"]:
         arch = resolve_arch(base["canonical"])
@@ -266,9 +319,9 @@ def test_baselines_scored_with_identical_settings(tmp_path: Path) -> None:
 
 def test_latency_budget_and_pareto_front(tmp_path: Path) -> None:
     """A latency budget priced from the shipped NB201 CPU table, proxy ↑ vs latency ↓."""
-    from nascli.arch import resolve_arch
     from nascli.latency.predict import Predictor
     from nascli.latency.table import LatencyTable
+    from nascli.spaces import resolve_arch
 
     table_path = Path(__file__).resolve().parents[1] / "latency_tables" / "cpu" / "nb201-32.json"
     predictor = Predictor(LatencyTable.load(table_path))
@@ -313,16 +366,6 @@ def test_shipped_search_configs_resolve(path: Path) -> None:
     assert parse_budgets(list(config.budgets))
 
 
-def test_ensemble_value_of_one_candidate_by_hand() -> None:
-    """Own (2, 5) among (1, 5), (3, 4): ranks 2 of 3 and 2.5 of 3 (a tie takes the average)."""
-    import math
-
-    from nascli.search.components import ensemble_value
-
-    expected = math.log(2 / 3) + math.log(2.5 / 3)
-    assert ensemble_value([2, 5], [[1, 5], [3, 4]]) == pytest.approx(expected)
-
-
 @pytest.mark.parametrize(
     ("space", "proxy"),
     [
@@ -346,3 +389,18 @@ def test_a_user_space_file_names_its_proxy(tmp_path: Path) -> None:
     path = tmp_path / "my-macro.yaml"
     path.write_text(yaml.safe_dump(data))
     assert resolve_config({"space": str(path), "budgets": ["1GFLOPs"]}).proxy == "naswot"
+
+
+@pytest.mark.parametrize(
+    ("space", "proxy", "algo"),
+    [
+        ("mobilenet-imagenet", "zico", "surrogate"),  # reports layer terms, macro space
+        ("mobilenet-imagenet", "naswot", "evolution"),  # no layer terms
+        ("nb201", "zico", "evolution"),  # a cell space: nothing to predict layer by layer
+    ],
+)
+def test_auto_algo_takes_the_surrogate_only_for_a_layer_wise_proxy_on_a_macro_space(
+    space: str, proxy: str, algo: str
+) -> None:
+    config = resolve_config({"space": space, "proxy": proxy, "budgets": ["450MFLOPs"]})
+    assert config.algo == algo

@@ -10,9 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nascli.arch import resolve_arch
 from nascli.errors import ConfigError
-from nascli.spaces import get_space, list_spaces
+from nascli.spaces import get_space, list_spaces, resolve_arch
 from nascli.spaces.base import SearchSpace
 from nascli.spaces.nb201 import NUM_CELLS, official_order, to_string
 

@@ -150,15 +150,15 @@ def _run(tmp_path, **options):
 
 @pytest.mark.slow
 def test_surrogate_search_records_layer_terms_learns_and_replays(tmp_path) -> None:
-    from nascli.arch import Arch
     from nascli.search.surrogate import TERMS_KEY
+    from nascli.spaces import arch_from_canonical
 
     driver, state = _run(tmp_path / "a")
     done = [r for r in state.trials if r.state == "COMPLETE"]
     assert len(done) == 4
     space = driver.space
     for record in done:
-        arch = Arch.from_canonical(record.arch)
+        arch = arch_from_canonical(record.arch)
         cost = space.cost(arch)
         assert cost.macs <= 300e6 and cost.layers <= 12
         assert record.info["origin"] == "surrogate"

@@ -155,9 +155,9 @@ def test_create_model_returns_a_trainable_module(tmp_path: Path) -> None:
     out.sum().backward()
     assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
     yaml_path = tmp_path / "best.yaml"
-    from nascli.arch import resolve_arch
+    from nascli.spaces import arch_to_yaml, resolve_arch
 
-    yaml_path.write_text(resolve_arch("nb201:13714").to_yaml())
+    yaml_path.write_text(arch_to_yaml(resolve_arch("nb201:13714")))
     assert nascli.create_model(str(yaml_path))(torch.randn(1, 3, 32, 32)).shape == (1, 10)
     with pytest.raises(nascli.errors.ConfigError, match="num_classes"):
         nascli.create_model("zico-600m", num_classes=0)
@@ -169,8 +169,8 @@ def test_onnx_carries_metadata_dynamic_batch_and_a_normal_mode(tmp_path: Path) -
     import onnxruntime as ort
 
     from nascli import __version__
-    from nascli.arch import resolve_arch
     from nascli.export import export_onnx
+    from nascli.spaces import resolve_arch
 
     arch = resolve_arch("nb201:13714")
     path = tmp_path / "m.onnx"

@@ -75,9 +75,8 @@ def info_command(
 @handle_errors
 def list_command(json_out: bool = JSON_OPTION) -> None:
     """Named nets (shipped, user folder, working directory): space, MACs, params, origin."""
-    from nascli.arch import resolve_arch
     from nascli.paths import config_files, config_origin
-    from nascli.spaces import get_space
+    from nascli.spaces import get_space, resolve_arch
 
     rows = []
     for name, path in config_files("archs").items():

@@ -108,12 +108,11 @@ def profile_command(
     """Measure a latency table for a space on a device (resumable), or write a bundle."""
     import time
 
-    from nascli.arch import resolve_arch
     from nascli.latency.devices import load_device
     from nascli.latency.grid import GridSpec
     from nascli.latency.profile import profile_table
     from nascli.paths import user_table_path
-    from nascli.spaces import get_space
+    from nascli.spaces import get_space, resolve_arch
 
     profile = load_device(device)
     the_space = get_space(space)
@@ -248,9 +247,9 @@ def _predict(
     no_estimates: bool,
     json_out: bool,
 ) -> None:
-    from nascli.arch import resolve_arch
     from nascli.latency.predict import Predictor
     from nascli.latency.table import LatencyTable
+    from nascli.spaces import resolve_arch
 
     refs = list(refs)
     if archs_file is not None:

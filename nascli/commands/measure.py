@@ -97,12 +97,12 @@ def _table_protocol(device: str) -> Any:
 
 def _prediction(result: dict[str, Any], device: str) -> dict[str, Any]:
     """What the device's table predicts for the measured arch (nothing when no table)."""
-    from nascli.arch import Arch
     from nascli.latency.host import warn_if_other_host
     from nascli.latency.predict import Predictor
     from nascli.latency.table import LatencyTable, default_table_path
+    from nascli.spaces import arch_from_canonical
 
-    arch = Arch.from_canonical(result["arch"])
+    arch = arch_from_canonical(result["arch"])
     path = default_table_path(device, arch.space, result["resolution"])
     if not path.is_file():
         return {"predicted_ms": None, "table": None}
@@ -113,14 +113,14 @@ def _prediction(result: dict[str, Any], device: str) -> dict[str, Any]:
     return {"predicted_ms": round(predicted, 4), "error_pct": round(error, 2), "table": str(path)}
 
 
-def calibrate_here(base: Path, count: int, out: Path, json_out: bool) -> None:
+def reanchor_here(base: Path, count: int, out: Path, json_out: bool) -> None:
     """``tables calibrate --base TABLE --measure N --out OUT``."""
-    from nascli.latency.host import recalibrate
+    from nascli.latency.host import reanchor
     from nascli.latency.table import LatencyTable
 
     table = LatencyTable.load(base)
     with stages(not json_out) as stage:
-        calibrated, info = recalibrate(table, count, stage=stage)
+        calibrated, info = reanchor(table, count, stage=stage)
     calibrated.save(out)
     summary = {"table": str(out), **{k: v for k, v in info.items() if k != "host"}}
     if json_out:

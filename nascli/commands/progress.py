@@ -43,9 +43,8 @@ class PlainProgress:
         if done == self.last or (not first and done % self.every and done < self.total):
             return
         self.last = done
-        best = f"{state.best:.4g}" if state.best is not None else "-"
         self.write(
-            f"search: {done}/{self.total} trials, best {best}, "
+            f"search: {done}/{self.total} trials, best {state.best_text}, "
             f"feasible {100 * state.feasible_share:.0f}%, elapsed {_clock(self._elapsed())}"
         )
 
@@ -84,11 +83,10 @@ def _rich_factory(total: int) -> Any:
     task = progress.add_task("search", total=total, best="–", feasible="–")
 
     def hook(state: Any) -> None:
-        best = f"{state.best:.3f}" if state.best is not None else "–"
         progress.update(
             task,
             completed=min(state.done, total),
-            best=best,
+            best=state.best_text,
             feasible=f"{100 * state.feasible_share:.0f}%",
         )
         if state.done >= total:

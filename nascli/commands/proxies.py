@@ -29,9 +29,16 @@ PROXY_HELP = (
     "(e.g. zico,naswot+synflow)."
 )
 DATA_HELP = (
-    "An .npz (x: N,H,W,3 uint8; y: labels) or a folder of class sub-folders (default: Gaussian)."
+    "cifar10 | cifar100 | svhn[:test] (official archive in the user data folder, fetched when "
+    "reachable) | imagenet:PATH | folder:PATH | an .npz (x: N,H,W,3 uint8; y: labels) "
+    "(default: Gaussian)."
 )
 OPTION_HELP = "A proxy option NAME.KEY=VALUE, e.g. zico-bc.beta=0.5 (repeatable)."
+DEVICE_HELP = (
+    "Torch device the proxies run on: auto (a CUDA GPU when torch sees one), cpu, cuda, "
+    "cuda:N, mps."
+)
+ProxyDeviceOption = Annotated[str, typer.Option("--proxy-device", help=DEVICE_HELP)]
 
 
 def parse_options(pairs: list[str] | None) -> dict[str, dict[str, Any]]:
@@ -76,7 +83,7 @@ def _fmt(value: float | None, digits: int = 3) -> str:
 def score_command(
     arch: Annotated[str, typer.Argument(help=ARCH_HELP)],
     proxy: Annotated[str, typer.Option("--proxy", "-p", help=PROXY_HELP)] = "zico",
-    data: Annotated[Path | None, typer.Option("--data", help=DATA_HELP)] = None,
+    data: Annotated[str | None, typer.Option("--data", help=DATA_HELP)] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Images per batch.")] = 64,
     batches: Annotated[int, typer.Option("--batches", help="Number of batches (ZiCo uses 2).")] = 2,
     resolution: Annotated[
@@ -89,6 +96,7 @@ def score_command(
     space: Annotated[str | None, typer.Option(help="Space of a bare architecture string.")] = None,
     option: Annotated[list[str] | None, typer.Option("--option", "-o", help=OPTION_HELP)] = None,
     augment: AugmentOption = None,
+    proxy_device: ProxyDeviceOption = "auto",
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Zero-shot scores of one architecture, the seconds each took, and its cost.
@@ -105,6 +113,7 @@ def score_command(
     result = score_arch(
         the_arch, component_names(items), data=data, batch_size=batch_size, batches=batches,
         resolution=resolution, seed=seed, options=parse_options(option), augment=augment,
+        device=proxy_device,
     )  # fmt: skip
     ensembles = [i.name for i in items if i.is_ensemble]
     payload = {
@@ -116,6 +125,7 @@ def score_command(
         "batch_size": batch_size,
         "batches": batches,
         "seed": seed,
+        "device": result.device,
         "scores": {n: o.as_dict() for n, o in result.outcomes.items()},
         "ensembles": ensembles,
     }
@@ -132,6 +142,7 @@ def score_command(
     info.add_row("params", human_count(result.cost["params"]))
     info.add_row("layers", str(result.cost["layers"]))
     info.add_row("data", f"{result.data}; {batches} × {batch_size}, seed {seed}")
+    info.add_row("device", result.device)
     stdout_console.print(info)
     table = Table(title="Zero-shot scores (higher is better)")
     for column, justify in (("proxy", "left"), ("score", "right"), ("seconds", "right"),
@@ -224,7 +235,7 @@ def bench_command(
     space: Annotated[
         str, typer.Option("--space", help="Space of the ground-truth archs.")
     ] = "nb201",
-    data: Annotated[Path | None, typer.Option("--data", help=DATA_HELP)] = None,
+    data: Annotated[str | None, typer.Option("--data", help=DATA_HELP)] = None,
     sample: Annotated[
         str, typer.Option("--sample", help="How many rows to sample, or 'all'.")
     ] = "1000",
@@ -258,9 +269,25 @@ def bench_command(
     ] = None,
     option: Annotated[list[str] | None, typer.Option("--option", "-o", help=OPTION_HELP)] = None,
     augment: AugmentOption = None,
+    top_k: Annotated[
+        str,
+        typer.Option(
+            "--top-k",
+            help="Top-end sizes, comma-separated counts or percentages of the sample: the "
+            "mean target of each proxy's k best-scored archs is reported.",
+        ),
+    ] = "10,50,1%",
+    bootstrap: Annotated[
+        int,
+        typer.Option("--bootstrap", help="Bootstrap draws for the top-end intervals (seeded)."),
+    ] = 1000,
+    proxy_device: ProxyDeviceOption = "auto",
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Kendall τ / Spearman ρ of proxies (and ensembles) against a ground-truth column.
+
+    Next to them, the top end a search would get: the mean target of each proxy's top k
+    and the target of its argmax, with a seeded 95 % bootstrap interval.
 
     Scores are cached per (proxy + settings, architecture): a rerun with one more proxy
     computes only that one. Architectures a proxy fails on are counted, never fatal.
@@ -271,6 +298,12 @@ def bench_command(
     from nascli.proxies.ensemble import parse_proxy_list
 
     _check_common(batch_size, batches, resolution)
+    ks = _parse_top_k(top_k)
+    if bootstrap < 0:
+        raise ConfigError(f"--bootstrap must be at least 0, got {bootstrap}")
+    from nascli.proxies.device import resolve_device
+
+    resolve_device(proxy_device)  # also when every score is cached
     items = parse_proxy_list(proxy)
     if published is not None and not published.is_file():
         raise ConfigError(f"no such published-correlations file: {published}")
@@ -294,9 +327,21 @@ def bench_command(
             truth, items, space=space, cache_dir=cache_dir, data=data, batch_size=batch_size,
             batches=batches, resolution=resolution, seed=seed, options=parse_options(option),
             published=published_values, progress=advance, augment=augment,
+            device=proxy_device,
         )  # fmt: skip
+    from nascli.top_end import population_reference, top_end
+
+    ends = {
+        row.name: top_end(row.scores, truth.targets, ks=ks, draws=bootstrap, seed=seed)
+        for row in result.rows
+    }
+    reference = population_reference(truth.targets, ks)
     if json_out:
-        emit_json(result.as_dict())
+        payload = result.as_dict()
+        for entry in payload["results"]:
+            entry["top_end"] = ends[entry["proxy"]].as_dict()
+        payload["top_end_perfect_ranking"] = reference
+        emit_json(payload)
         return
     table = Table(
         title=f"{space}: proxies vs {target} ({result.n_archs} archs, data: {result.data})"
@@ -316,6 +361,7 @@ def bench_command(
             f"[red]{row.n_failed}[/red]" if row.n_failed else "0", str(row.computed),
         )  # fmt: skip
     stdout_console.print(table)
+    stdout_console.print(_top_end_table(ends, reference, target, bootstrap))
     for row in result.rows:
         for error in row.errors[:3]:
             stderr_console.print(f"{row.name}: failed arch example: {error}", markup=False)
@@ -323,3 +369,46 @@ def bench_command(
     for source in sources:
         stdout_console.print(f"published: {source}", markup=False)
     stdout_console.print(f"cache: {result.cache_file}", markup=False)
+
+
+def _parse_top_k(text: str) -> list[int | str]:
+    """``"10,50,1%"`` → [10, 50, "1%"]; a bad size is one line, exit 2."""
+    from nascli.top_end import resolve_k
+
+    sizes: list[int | str] = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        try:
+            size: int | str = part if part.endswith("%") else int(part)
+            resolve_k(size, 100)
+        except ValueError as exc:
+            raise ConfigError(f"--top-k {text!r}: {exc}") from None
+        sizes.append(size)
+    if not sizes:
+        raise ConfigError("--top-k: give at least one size, e.g. 10,50,1%")
+    return sizes
+
+
+def _top_end_table(ends: dict, reference: dict, target: str, draws: int) -> Table:
+    """Mean target of each proxy's top k and of its argmax, [2.5, 97.5] bootstrap percentiles."""
+    labels = list(next(iter(ends.values())).top_k)
+    table = Table(
+        title=f"top end: mean {target} of each proxy's best-scored archs "
+        f"(95 % bootstrap interval, {draws} draws)"
+    )
+    table.add_column("proxy")
+    for label in [*labels, "argmax"]:
+        table.add_column(label, justify="right")
+
+    def cell(value) -> str:
+        return f"{value.value:.2f} [{value.low:.2f}, {value.high:.2f}]"
+
+    for name, end in ends.items():
+        table.add_row(name, *(cell(end.top_k[label]) for label in labels), cell(end.argmax))
+    table.add_row(
+        "[dim]perfect ranking[/dim]",
+        *(f"{reference[label]:.2f}" for label in labels),
+        f"{reference['argmax']:.2f}",
+    )
+    return table

@@ -50,7 +50,9 @@ def search_command(
     time_limit: str | None = typer.Option(None, "--time-limit", help="Stop after e.g. 10m."),
     population: int | None = typer.Option(None, help="Evolution: best E kept; NSGA-II size."),
     seed: int | None = typer.Option(None, help="Random seed (default 0)."),
-    data: str | None = typer.Option(None, help="Proxy data: .npz or image folder (default noise)."),
+    data: str | None = typer.Option(
+        None, help="Proxy data: cifar10 | cifar100 | svhn | imagenet:PATH | folder:PATH | FILE.npz."
+    ),
     batch_size: int | None = typer.Option(None, "--batch-size", help="Proxy batch size (16)."),
     batches: int | None = typer.Option(None, help="Proxy batches (2)."),
     resolution: int | None = typer.Option(None, help="Proxy resolution (min(space, 96))."),
@@ -77,6 +79,12 @@ def search_command(
     calibrate: int | None = typer.Option(
         None, "--calibrate", help="Re-anchor the latency table on N nets timed here first."
     ),
+    proxy_device: str | None = typer.Option(
+        None,
+        "--proxy-device",
+        help="Torch device of the proxies: auto (default: a CUDA GPU when torch sees one; "
+        "with --workers N and several GPUs, one each), cpu, cuda, cuda:N, mps.",
+    ),
     config: Path | None = CONFIG_OPTION,
     force: bool = typer.Option(False, "--force", help="Reuse a run dir of another search."),
     quiet: bool = typer.Option(
@@ -98,6 +106,7 @@ def search_command(
         "storage": storage, "study_name": study_name, "workers": workers, "threads": threads,
         "objectives": objectives, "baselines": baseline or None, "top_k": top_k,
         "export_onnx": False if no_onnx else None, "calibrate": calibrate, "augment": augment,
+        "proxy_device": proxy_device,
     }  # fmt: skip
     if "budgets" not in yaml_options and not budget:
         from nascli.errors import ConfigError

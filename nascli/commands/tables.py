@@ -290,9 +290,9 @@ def tables_calibrate(
     if (measure is None) == (measurements is None):
         raise ConfigError("give --measure N (time networks here) or --measurements CSV")
     if measure is not None:
-        from nascli.commands.measure import calibrate_here
+        from nascli.commands.measure import reanchor_here
 
-        calibrate_here(base, measure, out, json_out)
+        reanchor_here(base, measure, out, json_out)
         return
     assert measurements is not None
     from nascli.latency.table import LatencyTable

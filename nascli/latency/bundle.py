@@ -144,11 +144,11 @@ def import_results(path: Path) -> Any:
     grid = table.meta["enumeration"].get("method") == "grid"
     table.meta["families"] = fit_families(values) if grid else {}
     if data["networks"]:
-        from nascli.arch import Arch
+        from nascli.spaces import arch_from_canonical
 
         predictor = Predictor(table, fit={"scale": 1.0, "overhead_ms": 0.0})
         raw = [
-            predictor.predict(Arch.from_canonical(n["arch"])).raw_sum_ms for n in data["networks"]
+            predictor.predict(arch_from_canonical(n["arch"])).raw_sum_ms for n in data["networks"]
         ]
         measured = [n[f"{statistic}_ms"] for n in data["networks"]]
         table.meta["fit"] = {**fit_scale_overhead(raw, measured), "nets": len(raw)}

@@ -48,9 +48,8 @@ def measure_arch(
     ref: str, device: DeviceProfile, protocol: TimingProtocol, *, resolution: int | None = None
 ) -> dict[str, Any]:
     """Export ``ref`` as the table's networks are exported, then time it like ``measure_onnx``."""
-    from nascli.arch import resolve_arch
     from nascli.latency.models import convert_precision, export_network
-    from nascli.spaces import get_space
+    from nascli.spaces import get_space, resolve_arch
 
     arch = resolve_arch(ref)
     size = resolution or get_space(arch.space).resolution

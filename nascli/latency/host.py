@@ -2,7 +2,7 @@
 
 A CPU table measured on one machine ranks networks right on another (Spearman ≈ .99 between
 two Xeons) but its absolute figures can be off by a third: the per-table scale and overhead
-(``meta["fit"]``) are what differ. ``recalibrate`` times N seeded networks of the table's
+(``meta["fit"]``) are what differ. ``reanchor`` times N seeded networks of the table's
 space here, with the table's own device profile and protocol, and refits only those two
 numbers; the entries, and so the ranking, stay as measured.
 """
@@ -16,7 +16,7 @@ from typing import Any
 from nascli.errors import ConfigError, NascliWarning
 from nascli.latency.table import LatencyTable, host_info, now_iso
 
-CALIBRATION_SEED = 2_000_003  # networks timed by recalibrate (validation uses its own seed)
+CALIBRATION_SEED = 2_000_003  # networks timed by reanchor (validation uses its own seed)
 LOCAL_PROVIDERS = ("CPUExecutionProvider", "DnnlExecutionProvider", "OpenVINOExecutionProvider")
 
 _warned: set[str] = set()
@@ -70,7 +70,7 @@ def table_profile(table: LatencyTable) -> Any:
     return DeviceProfile.from_dict(data, str(table.path or "table"))
 
 
-def recalibrate(
+def reanchor(
     table: LatencyTable,
     count: int,
     *,

@@ -29,8 +29,8 @@ def calibrate_table(
     """
     import copy
 
-    from nascli.arch import resolve_arch
     from nascli.latency.prior import resolve_prior
+    from nascli.spaces import resolve_arch
 
     if base.unit != "ms" and prior == "auto":
         prior = "none"  # device priors hold ms-per-ms scales, not ms per simulated cycle

@@ -16,20 +16,31 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+else:  # torch loads on first use, so reading a spec never imports it
+    from nascli.proxies.lazy_torch import nn, torch
 
 from nascli.errors import ConfigError
 from nascli.proxies.base import Batch
 
-WEIGHT_LAYERS = (nn.Conv2d, nn.Linear)
-BATCHNORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+
+def weight_layer_types() -> tuple[type, ...]:
+    """Conv2d and Linear: the layers whose weights the proxies read (torch loaded on use)."""
+    return (nn.Conv2d, nn.Linear)
+
+
+def batchnorm_types() -> tuple[type, ...]:
+    """Every BatchNorm dimensionality (torch loaded on use)."""
+    return (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 
 
 def weight_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
     """Conv2d/Linear modules in ``named_modules`` order (each module once)."""
-    return [(name, m) for name, m in model.named_modules() if isinstance(m, WEIGHT_LAYERS)]
+    return [(name, m) for name, m in model.named_modules() if isinstance(m, weight_layer_types())]
 
 
 def first_batch(batches: Sequence[Batch], proxy: str) -> Batch:
@@ -54,7 +65,7 @@ def cross_entropy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.T
 def disable_batchnorm(model: nn.Module) -> None:
     """Make every BatchNorm the identity (zero-cost-nas ``bn=False``: forward = no-op)."""
     for module in model.modules():
-        if isinstance(module, BATCHNORMS):
+        if isinstance(module, batchnorm_types()):
             module.forward = _identity  # type: ignore[method-assign]
 
 
@@ -72,11 +83,11 @@ def kaiming_fanin_init(model: nn.Module) -> None:
     """AZ-NAS / VKDNW ``kaiming_norm_fanin`` init: conv/linear weights N(0, 2/fan_in), zero
     biases, BatchNorm/GroupNorm affine weight 1 and bias 0 (drawn from torch's global RNG)."""
     for module in model.modules():
-        if isinstance(module, WEIGHT_LAYERS):
+        if isinstance(module, weight_layer_types()):
             nn.init.kaiming_normal_(module.weight, mode="fan_in", nonlinearity="relu")
             if module.bias is not None:
                 nn.init.zeros_(module.bias)
-        elif isinstance(module, (*BATCHNORMS, nn.GroupNorm)) and module.affine:
+        elif isinstance(module, (*batchnorm_types(), nn.GroupNorm)) and module.affine:
             nn.init.ones_(module.weight)
             nn.init.zeros_(module.bias)
 
@@ -84,19 +95,27 @@ def kaiming_fanin_init(model: nn.Module) -> None:
 INPUTS = ("gaussian", "data")
 
 
-def proxy_input(batches: Sequence[Batch], resolution: int, seed: int, kind: str) -> torch.Tensor:
+def proxy_input(
+    batches: Sequence[Batch],
+    resolution: int,
+    seed: int,
+    kind: str,
+    device: torch.device | str = "cpu",
+) -> torch.Tensor:
     """The first batch (``kind="data"``) or N(0, 1) noise shaped like it (``"gaussian"``).
 
-    The noise is drawn from its own generator seeded with ``seed``, so it does not depend on
-    how much of torch's global RNG the network build consumed. Without batches the shape is
-    64 × 3 × resolution².
+    The noise is drawn from its own CPU generator seeded with ``seed``, so it does not depend
+    on how much of torch's global RNG the network build consumed nor on the device; it is
+    then moved to the batches' device (``device`` without batches). Without batches the
+    shape is 64 × 3 × resolution².
     """
     if kind not in INPUTS:
         raise ConfigError(f"proxy input must be one of {', '.join(INPUTS)}, got {kind!r}")
     if kind == "data":
         return first_batch(batches, "input=data")[0]
     shape = list(batches[0][0].shape) if batches else [64, 3, resolution, resolution]
-    return torch.randn(shape, generator=torch.Generator().manual_seed(seed))
+    target = batches[0][0].device if batches else device
+    return torch.randn(shape, generator=torch.Generator().manual_seed(seed)).to(target)
 
 
 def stage_features(model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:

@@ -42,12 +42,49 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+else:  # torch loads on first use, so reading a spec never imports it
+    from nascli.proxies.lazy_torch import nn, torch
 
 from nascli.proxies._common import kaiming_fanin_init, proxy_input, stage_features
 from nascli.proxies.base import Batch, Candidate
+from nascli.proxies.spec import INPUT_OPTION, ProxySpec, SpecProxy
+
+
+def _az_spec(name: str, class_name: str, description: str) -> ProxySpec:
+    """The three AZ-NAS scores share one pass, so they share needs, cost and options."""
+    return ProxySpec(
+        name=name,
+        class_name=class_name,
+        needs_data=False,
+        needs_labels=False,
+        cost="1 fwd+bwd (shared by the three AZ-NAS scores)",
+        description=description,
+        options={"input": INPUT_OPTION},
+    )
+
+
+EXPRESSIVITY = _az_spec(
+    "az-expressivity",
+    "AZExpressivity",
+    "AZ-NAS expressivity: Σ entropy of each cell map's channel-covariance spectrum",
+)
+PROGRESSIVITY = _az_spec(
+    "az-progressivity",
+    "AZProgressivity",
+    "AZ-NAS progressivity: smallest entropy gain from one cell map to the next",
+)
+TRAINABILITY = _az_spec(
+    "az-trainability",
+    "AZTrainability",
+    "AZ-NAS trainability: mean −σ−1/σ+2 of the cell-to-cell gradient maps",
+)
+SPECS = (EXPRESSIVITY, PROGRESSIVITY, TRAINABILITY)
+
 
 ENTROPY_EPS = 1e-8
 IDENTITY_PAIR = -1e12
@@ -62,46 +99,77 @@ class AZScores:
 
 def feature_entropy(feature: torch.Tensor) -> float:
     """Entropy of the normalised eigenvalue spectrum of the channel covariance of a map."""
+    return float(entropy_tensor(feature))
+
+
+def entropy_tensor(feature: torch.Tensor) -> torch.Tensor:
+    """``feature_entropy`` as a 0-dim tensor on the map's device (no transfer)."""
     b, c, h, w = feature.shape
     flat = feature.detach().permute(0, 2, 3, 1).reshape(b * h * w, c)
     flat = flat - flat.mean(dim=0, keepdim=True)
     sigma = flat.T @ flat / flat.shape[0]
     s = torch.linalg.eigvalsh(sigma).clamp_min(0.0)  # rounding can make a few negative
     p = s / s.sum()
-    return float(-(p * torch.log(p + ENTROPY_EPS)).sum())
+    return -(p * torch.log(p + ENTROPY_EPS)).sum()
 
 
 def pair_trainability(f_in: torch.Tensor, f_out: torch.Tensor, generator: torch.Generator) -> float:
     """−σ − 1/(σ + 1e-6) + 2 for the pulled-back Rademacher gradient between two maps."""
-    g_out = torch.randint(0, 2, f_out.shape, generator=generator).to(f_out.dtype) * 2 - 1
+    sigma, identical = pair_tensors(f_in, f_out, generator)
+    return IDENTITY_PAIR if bool(identical) else trainability_of(float(sigma))
+
+
+def trainability_of(sigma: float) -> float:
+    """−σ − 1/(σ + 1e-6) + 2, in Python floats (float64) as the released code does."""
+    return -sigma - 1.0 / (sigma + 1e-6) + 2.0
+
+
+def pair_tensors(
+    f_in: torch.Tensor, f_out: torch.Tensor, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(σ, whether g_in is g_out) as 0-dim tensors on the maps' device.
+
+    The signs come from a CPU generator (the same on every device); nothing is transferred
+    per pair. When g_in is g_out (an identity pair) the caller uses ``IDENTITY_PAIR``.
+    """
+    signs = torch.randint(0, 2, f_out.shape, generator=generator)
+    g_out = signs.to(device=f_out.device, dtype=f_out.dtype) * 2 - 1
     (g_in,) = torch.autograd.grad(
         f_out, f_in, grad_outputs=g_out, retain_graph=True, allow_unused=True
     )
     if g_in is None:  # f_out does not depend on f_in
         g_in = torch.zeros_like(f_in)
-    if g_in.shape == g_out.shape and torch.equal(g_in, g_out):
-        return IDENTITY_PAIR
+    if g_in.shape == g_out.shape:
+        identical = (g_in == g_out).all()
+    else:
+        identical = torch.zeros((), dtype=torch.bool, device=g_out.device)
     if g_in.shape[2:] != g_out.shape[2:]:
         g_in = nn.functional.pixel_unshuffle(g_in, g_in.shape[2] // g_out.shape[2])
     bo, co, ho, wo = g_out.shape
     rows_out = g_out.permute(0, 2, 3, 1).reshape(bo * ho * wo, co)
     rows_in = g_in.permute(0, 2, 3, 1).reshape(bo * ho * wo, -1)
-    sigma = float(torch.linalg.svdvals(rows_in.T @ rows_out / (bo * ho * wo)).max())
-    return -sigma - 1.0 / (sigma + 1e-6) + 2.0
+    sigma = torch.linalg.svdvals(rows_in.T @ rows_out / (bo * ho * wo)).max()
+    return sigma, identical
 
 
 def az_scores(model: nn.Module, x: torch.Tensor, seed: int = 0) -> AZScores:
     """Expressivity, progressivity and trainability of ``model`` on input ``x``."""
     model.train()
     features = stage_features(model, x)
-    entropies = [feature_entropy(f) for f in features]
+    entropies = torch.stack([entropy_tensor(f) for f in features]).cpu().tolist()
     expressivity = math.fsum(entropies)
     steps = [b - a for a, b in itertools.pairwise(entropies)]
     progressivity = min(steps) if all(math.isfinite(d) for d in steps) else math.nan
     generator = torch.Generator().manual_seed(seed)
-    pairs = [
-        pair_trainability(features[i - 1], features[i], generator)
+    pair_values = [
+        pair_tensors(features[i - 1], features[i], generator)
         for i in reversed(range(1, len(features)))
+    ]
+    values = torch.stack([v for v, _ in pair_values]).cpu().tolist()  # one transfer
+    identical = torch.stack([same for _, same in pair_values]).cpu().tolist()
+    pairs = [
+        IDENTITY_PAIR if same else trainability_of(v)
+        for v, same in zip(values, identical, strict=True)
     ]
     trainability = math.fsum(pairs) / len(pairs)
     return AZScores(expressivity, progressivity, trainability)
@@ -114,23 +182,19 @@ def candidate_scores(candidate: Candidate, batches: Sequence[Batch], inputs: str
     """AZ scores of a candidate (released settings), memoised for the last candidate."""
     key = (candidate, id(batches[0][0]) if batches else None, inputs)
     if key not in _memo:
-        model = candidate.build(residual=True)
-        kaiming_fanin_init(model)
-        x = proxy_input(batches, candidate.resolution, candidate.seed, inputs)
+        model = candidate.build(residual=True, init=kaiming_fanin_init)
+        x = proxy_input(batches, candidate.resolution, candidate.seed, inputs, candidate.device)
         value = az_scores(model, x, candidate.seed)
         _memo.clear()
         _memo[key] = value
     return _memo[key]
 
 
-class _AZComponent:
+class _AZComponent(SpecProxy):
     field: str = ""
-    needs_data = False
-    needs_labels = False
-    cost = "1 fwd+bwd (shared by the three AZ-NAS scores)"
     batches_needed = 1
 
-    def __init__(self, input: str = "gaussian") -> None:
+    def __init__(self, *, input: str) -> None:
         self.input = input
 
     def score(self, candidate: Candidate, batches: Sequence[Batch]) -> float:
@@ -138,22 +202,19 @@ class _AZComponent:
         return value if math.isfinite(value) else math.nan
 
 
-class AZExpressivity(_AZComponent):
+class AZExpressivity(_AZComponent, spec=EXPRESSIVITY):
     """AZ-NAS expressivity: Σ over cell maps of the channel-covariance spectrum entropy."""
 
-    name = "az-expressivity"
     field = "expressivity"
 
 
-class AZProgressivity(_AZComponent):
+class AZProgressivity(_AZComponent, spec=PROGRESSIVITY):
     """AZ-NAS progressivity: the smallest entropy increase from one cell map to the next."""
 
-    name = "az-progressivity"
     field = "progressivity"
 
 
-class AZTrainability(_AZComponent):
+class AZTrainability(_AZComponent, spec=TRAINABILITY):
     """AZ-NAS trainability: mean over cell pairs of −σ − 1/σ + 2 of the gradient map."""
 
-    name = "az-trainability"
     field = "trainability"

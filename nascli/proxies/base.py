@@ -8,7 +8,7 @@ search can order objectives from cheap to expensive.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -31,17 +31,32 @@ class Candidate:
     space: SearchSpace = field(compare=False)
     resolution: int
     seed: int = 0
+    device: str | torch.device = "cpu"  # where the network is scored
 
     @property
     def num_classes(self) -> int:
         return self.space.num_classes
 
-    def build(self, *, residual: bool = True) -> nn.Module:
-        """A freshly initialised network (PyTorch default init, seeded by ``seed``)."""
+    def build(
+        self,
+        *,
+        residual: bool = True,
+        init: Callable[[nn.Module], None] | None = None,
+        device: str | torch.device | None = None,
+    ) -> nn.Module:
+        """A freshly initialised network on ``device`` (default: the candidate's).
+
+        PyTorch's default init seeded by ``seed``, then ``init`` (a proxy's own
+        re-initialisation), both on the CPU: the weights are the same on every device,
+        which is what makes a score comparable across devices (``nascli.proxies.device``).
+        """
         import torch
 
         torch.manual_seed(self.seed)
-        return self.space.build(self.arch, resolution=self.resolution, residual=residual)
+        model = self.space.build(self.arch, resolution=self.resolution, residual=residual)
+        if init is not None:
+            init(model)
+        return model.to(self.device if device is None else device)
 
 
 @runtime_checkable

@@ -1,4 +1,6 @@
-"""Training-free ensembles of proxies: rank aggregation over the population being compared.
+"""Training-free ensembles of proxies: a rank sum over a population, or a fixed reference.
+
+Two definitions live here, both with nothing fitted to ground truth.
 
 AZ-NAS (Lee & Ham, CVPR 2024) combines proxies without any fitting: each proxy ranks the
 population in ascending order (the worst architecture gets rank 1, the best rank N), and
@@ -13,6 +15,19 @@ On the command line an ensemble is written with ``+``: ``--proxy zico,naswot+syn
 asks for ``zico`` alone and for the ensemble of ``naswot`` and ``synflow``. A name from
 ``NAMED_ENSEMBLES`` (``--proxy az-nas``) stands for its fixed membership; inside a ``+``
 list it expands to its members.
+
+A rank sum is the published definition for comparing a sample (``nascli proxies bench``),
+but a search that stores it per trial stores a number whose meaning changes as the
+population grows: the best candidate so far always scores 0. ``ReferenceScores`` replaces
+the population by a fixed one: each component's scores on a seeded sample of the space,
+scored once per space and proxy settings. A candidate's value is
+``Σ_p log F_p(x_p)``, with ``F_p`` the smoothed empirical CDF of component ``p`` over that
+reference (a Gaussian kernel per reference value, Silverman's bandwidth): the AZ-NAS form,
+``log(rank / N)`` replaced by the log of the fraction of the reference the candidate beats.
+It is strictly increasing in every component, also beyond the reference's best (the
+kernel's tail keeps order where an empirical CDF would saturate at 1), identical for the
+same scores in every run, seed and worker, and readable: ``100 · exp(value / P)`` is the
+geometric-mean percentile of the candidate in the reference.
 """
 
 from __future__ import annotations
@@ -138,3 +153,74 @@ def rank_aggregate(scores: Mapping[str, Sequence[float | None]]) -> list[float |
     for j, i in enumerate(valid):
         out[i] = total[j]
     return out
+
+
+@dataclass(frozen=True)
+class ReferenceScores:
+    """Each component's finite scores on a fixed reference sample, and where they came from."""
+
+    values: Mapping[str, tuple[float, ...]]
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        for name, column in self.values.items():
+            finite = [float(v) for v in column if v is not None and math.isfinite(float(v))]
+            if len(finite) < 2:
+                raise ValueError(f"reference of {name!r} needs at least two finite scores")
+
+    def log_cdf(self, name: str, value: float) -> float:
+        """``log F(value)`` for one component: smoothed empirical CDF, in log space."""
+        import numpy as np
+        from scipy.special import log_ndtr, logsumexp
+
+        column = np.array(
+            [float(v) for v in self.values[name] if v is not None and math.isfinite(float(v))]
+        )
+        width = _bandwidth(column)
+        terms = log_ndtr((float(value) - column) / width)
+        return float(logsumexp(terms) - math.log(len(column)))
+
+    def value(self, scores: Mapping[str, float]) -> float:
+        """``Σ_p log F_p(score_p)`` over the components; NaN if one is missing or not finite."""
+        total = 0.0
+        for name in self.values:
+            score = scores.get(name)
+            if score is None or not math.isfinite(float(score)):
+                return float("nan")
+            total += self.log_cdf(name, float(score))
+        return total
+
+    def as_dict(self) -> dict[str, object]:
+        return {"values": {n: list(v) for n, v in self.values.items()}, "about": self.description}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> ReferenceScores:
+        values = data.get("values")
+        if not isinstance(values, Mapping):
+            raise ValueError("reference: 'values' must map proxy names to score lists")
+        return cls(
+            {str(n): tuple(float(v) for v in column) for n, column in values.items()},
+            str(data.get("about", "")),
+        )
+
+
+def _bandwidth(column: object) -> float:
+    """Silverman's rule with the robust spread; a tiny positive width for a constant column."""
+    import numpy as np
+
+    array = np.asarray(column, dtype=float)
+    spread = float(np.std(array))
+    q75, q25 = np.percentile(array, [75, 25])
+    if q75 > q25:
+        spread = min(spread, float(q75 - q25) / 1.349)
+    width = 0.9 * spread * len(array) ** -0.2
+    if width > 0:
+        return width
+    return max(abs(float(array[0])), 1.0) * 1e-9
+
+
+def percentile_of(value: float, components: int) -> float:
+    """A reference-calibrated value as the geometric-mean percentile of its components."""
+    if not math.isfinite(value) or components < 1:
+        return float("nan")
+    return 100.0 * math.exp(value / components)

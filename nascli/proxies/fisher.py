@@ -19,17 +19,37 @@ every element of ``weight[k]`` gets F_k) and sums every element, so a layer cont
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+else:  # torch loads on first use, so reading a spec never imports it
+    from nascli.proxies.lazy_torch import nn, torch
 
 from nascli.proxies._common import cross_entropy, finite_or_nan, first_batch, weight_layers
 from nascli.proxies.base import Batch, Candidate
+from nascli.proxies.device import accumulation_dtype
+from nascli.proxies.spec import ProxySpec, SpecProxy, residual_option
+
+SPEC = ProxySpec(
+    name="fisher",
+    class_name="Fisher",
+    needs_data=True,
+    needs_labels=True,
+    cost="1 fwd+bwd",
+    description="Fisher: Σ channel saliency ½·mean(Σ act·grad)² (zero-cost-nas)",
+    options={
+        "residual": residual_option(True),
+    },
+)
+SPECS = (SPEC,)
 
 
 def fisher_score(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     totals: list[torch.Tensor] = []
     handles = []
+    dtype = accumulation_dtype(x.device)
 
     def forward_hook(module: nn.Module, _inputs: object, out: torch.Tensor) -> None:
         act = out.detach()
@@ -39,7 +59,7 @@ def fisher_score(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
             g = act * grad.detach()
             if g.dim() > 2:
                 g = g.flatten(2).sum(dim=2)
-            fisher = g.double().pow(2).mean(dim=0).mul(0.5)
+            fisher = g.to(dtype).pow(2).mean(dim=0).mul(0.5)
             totals.append(fisher.sum() * per_channel_elements)
 
         if out.requires_grad:
@@ -54,19 +74,15 @@ def fisher_score(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     finally:
         for handle in handles:
             handle.remove()
-    return finite_or_nan(float(sum(totals, torch.zeros((), dtype=torch.float64))))
+    return finite_or_nan(float(sum(totals, torch.zeros((), dtype=dtype, device=x.device))))
 
 
-class Fisher:
+class Fisher(SpecProxy, spec=SPEC):
     """Fisher (see the module docstring)."""
 
-    name = "fisher"
-    needs_data = True
-    needs_labels = True
-    cost = "1 fwd+bwd"
     batches_needed = 1
 
-    def __init__(self, residual: bool = True) -> None:
+    def __init__(self, *, residual: bool) -> None:
         self.residual = bool(residual)
 
     def score(self, candidate: Candidate, batches: Sequence[Batch]) -> float:

@@ -10,15 +10,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from nascli.proxies.base import Batch, Candidate
+from nascli.proxies.spec import ProxySpec, SpecProxy
+
+SPEC = ProxySpec(
+    name="flops",
+    class_name="Flops",
+    needs_data=False,
+    needs_labels=False,
+    cost="analytic",
+    description="MACs at the proxy resolution (analytic cost model)",
+)
+SPECS = (SPEC,)
 
 
-class Flops:
+class Flops(SpecProxy, spec=SPEC):
     """MACs at the candidate's resolution (analytic)."""
 
-    name = "flops"
-    needs_data = False
-    needs_labels = False
-    cost = "analytic"
     batches_needed = 0
 
     def score(self, candidate: Candidate, batches: Sequence[Batch]) -> float:

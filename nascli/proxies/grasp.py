@@ -22,12 +22,31 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+else:  # torch loads on first use, so reading a spec never imports it
+    from nascli.proxies.lazy_torch import nn, torch
 
 from nascli.proxies._common import cross_entropy, finite_or_nan, first_batch, weight_layers
 from nascli.proxies.base import Batch, Candidate
+from nascli.proxies.device import accumulation_dtype
+from nascli.proxies.spec import ProxySpec, SpecProxy, residual_option
+
+SPEC = ProxySpec(
+    name="grasp",
+    class_name="GraSP",
+    needs_data=True,
+    needs_labels=True,
+    cost="1 fwd + 2 bwd (Hessian-vector product)",
+    description="GraSP: Σ −θ ⊙ Hg (zero-cost-nas sign)",
+    options={
+        "residual": residual_option(True),
+    },
+)
+SPECS = (SPEC,)
 
 
 def grasp_score(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
@@ -41,24 +60,21 @@ def grasp_score(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
         return math.nan
     z = sum((g.detach() * g).sum() for _w, g in pairs)
     hessian_grads = torch.autograd.grad(z, [w for w, _g in pairs], allow_unused=True)
-    total = torch.zeros((), dtype=torch.float64)
+    dtype = accumulation_dtype(x.device)
+    total = torch.zeros((), dtype=dtype, device=x.device)
     with torch.no_grad():
         for (weight, _g), hg in zip(pairs, hessian_grads, strict=True):
             if hg is not None:
-                total -= (weight * hg).sum(dtype=torch.float64)
+                total -= (weight * hg).sum(dtype=dtype)
     return finite_or_nan(float(total))
 
 
-class GraSP:
+class GraSP(SpecProxy, spec=SPEC):
     """GraSP with zero-cost-nas's sign (see the module docstring)."""
 
-    name = "grasp"
-    needs_data = True
-    needs_labels = True
-    cost = "1 fwd + 2 bwd (Hessian-vector product)"
     batches_needed = 1
 
-    def __init__(self, residual: bool = True) -> None:
+    def __init__(self, *, residual: bool) -> None:
         self.residual = bool(residual)
 
     def score(self, candidate: Candidate, batches: Sequence[Batch]) -> float:

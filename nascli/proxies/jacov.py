@@ -16,13 +16,33 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import numpy as np
-import torch
-from torch import nn
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
+    from torch import nn
+else:  # torch loads on first use, so reading a spec never imports it
+    from nascli.proxies.lazy_torch import nn, torch
 
 from nascli.proxies._common import finite_or_nan, first_batch
 from nascli.proxies.base import Batch, Candidate
+from nascli.proxies.spec import ProxySpec, SpecProxy, residual_option
+
+SPEC = ProxySpec(
+    name="jacov",
+    class_name="JacobCov",
+    needs_data=True,
+    needs_labels=False,
+    cost="1 fwd+bwd (w.r.t. input)",
+    description="JacobCov: −Σ log(λ+k)+1/(λ+k) of the input-Jacobian correlation matrix",
+    options={
+        "residual": residual_option(True),
+    },
+    aliases=("jacob_cov",),
+)
+SPECS = (SPEC,)
+
 
 EIGEN_EPS = 1e-5
 
@@ -35,10 +55,12 @@ def jacobian_rows(model: nn.Module, x: torch.Tensor) -> np.ndarray:
     y = model(x)
     y.backward(torch.ones_like(y))
     assert x.grad is not None
-    return x.grad.detach().reshape(x.shape[0], -1).double().numpy()
+    return x.grad.detach().reshape(x.shape[0], -1).cpu().double().numpy()  # one transfer
 
 
 def jacov_from_jacobian(jacob: np.ndarray) -> float:
+    import numpy as np
+
     with np.errstate(all="ignore"):
         corr = np.corrcoef(jacob)
     if not np.all(np.isfinite(corr)):
@@ -53,16 +75,12 @@ def jacov_score(model: nn.Module, x: torch.Tensor) -> float:
     return jacov_from_jacobian(jacobian_rows(model, x))
 
 
-class JacobCov:
+class JacobCov(SpecProxy, spec=SPEC):
     """JacobCov (see the module docstring)."""
 
-    name = "jacov"
-    needs_data = True
-    needs_labels = False
-    cost = "1 fwd+bwd (w.r.t. input)"
     batches_needed = 1
 
-    def __init__(self, residual: bool = True) -> None:
+    def __init__(self, *, residual: bool) -> None:
         self.residual = bool(residual)
 
     def score(self, candidate: Candidate, batches: Sequence[Batch]) -> float:

@@ -26,27 +26,48 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+else:  # torch loads on first use, so reading a spec never imports it
+    from nascli.proxies.lazy_torch import nn, torch
 
 from nascli.proxies._common import finite_or_nan, first_batch, forward_with_hooks
 from nascli.proxies.base import Batch, Candidate
+from nascli.proxies.device import accumulation_dtype
+from nascli.proxies.spec import ProxySpec, SpecProxy
+
+SPEC = ProxySpec(
+    name="meco",
+    class_name="MeCo",
+    needs_data=True,
+    needs_labels=False,
+    cost="1 fwd (1 image)",
+    description="MeCo: Σ over modules of the min eigenvalue of the channel correlation (1 image)",
+)
+SPECS = (SPEC,)
 
 
 def min_correlation_eigenvalue(feature: torch.Tensor) -> float:
     """Smallest eigenvalue of the channel correlation of one sample's output (C, ...)."""
-    rows = feature.detach().reshape(feature.shape[0], -1).double()
+    return float(min_eigenvalue_tensor(feature))
+
+
+def min_eigenvalue_tensor(feature: torch.Tensor) -> torch.Tensor:
+    """``min_correlation_eigenvalue`` as a 0-dim tensor on the feature's device."""
+    rows = feature.detach().reshape(feature.shape[0], -1).to(accumulation_dtype(feature.device))
     with warnings.catch_warnings():  # one position: no variance, corrcoef warns and gives nan
         warnings.simplefilter("ignore", UserWarning)
         corr = torch.corrcoef(rows)
     corr = torch.where(torch.isfinite(corr), corr, torch.zeros_like(corr))
-    return float(torch.linalg.eigvalsh(corr)[0])
+    return torch.linalg.eigvalsh(corr)[0]
 
 
 def meco_score(model: nn.Module, x: torch.Tensor) -> float:
     """Σ over modules of the minimum correlation eigenvalue of their output on ``x[0]``."""
-    values: list[float] = []
+    values: list[torch.Tensor] = []
 
     def hook(_module: nn.Module, _inputs: tuple, output: object) -> None:
         first = output[0] if isinstance(output, (tuple, list)) else output
@@ -55,19 +76,18 @@ def meco_score(model: nn.Module, x: torch.Tensor) -> float:
         sample = first[0]
         if sample.dim() == 0:
             return
-        values.append(min_correlation_eigenvalue(sample))
+        values.append(min_eigenvalue_tensor(sample))
 
     forward_with_hooks(model, x, list(model.modules()), hook)
-    return math.fsum(v for v in values if math.isfinite(v))
+    if not values:
+        return 0.0
+    stacked = torch.stack(values).cpu().tolist()  # one transfer for every module
+    return math.fsum(v for v in stacked if math.isfinite(v))
 
 
-class MeCo:
+class MeCo(SpecProxy, spec=SPEC):
     """MeCo (see the module docstring)."""
 
-    name = "meco"
-    needs_data = True
-    needs_labels = False
-    cost = "1 fwd (1 image)"
     batches_needed = 1
 
     def score(self, candidate: Candidate, batches: Sequence[Batch]) -> float:

@@ -23,20 +23,38 @@ the score is ``nan`` (failed architecture).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+else:  # torch loads on first use, so reading a spec never imports it
+    from nascli.proxies.lazy_torch import nn, torch
 
 from nascli.proxies._common import finite_or_nan, first_batch, forward_with_hooks
 from nascli.proxies.base import Batch, Candidate
+from nascli.proxies.device import accumulation_dtype
+from nascli.proxies.spec import ProxySpec, SpecProxy, residual_option
 
-RELUS = (nn.ReLU, nn.ReLU6)
+SPEC = ProxySpec(
+    name="naswot",
+    class_name="NASWOT",
+    needs_data=True,
+    needs_labels=False,
+    cost="1 fwd",
+    description="NASWOT: log|det K| of binary ReLU codes over a batch",
+    options={
+        "residual": residual_option(True),
+    },
+)
+SPECS = (SPEC,)
 
 
 def naswot_kernel(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """The (N, N) float64 kernel K summed over every ReLU of one forward of ``x``."""
     n = x.shape[0]
-    kernel = torch.zeros(n, n, dtype=torch.float64)
+    dtype = accumulation_dtype(x.device)  # float64 counts (float32 on MPS: exact to 2^24)
+    kernel = torch.zeros(n, n, dtype=dtype, device=x.device)
 
     def hook(_module: nn.Module, inputs: tuple[torch.Tensor, ...]) -> None:
         codes = (inputs[0].detach().reshape(n, -1) > 0).to(torch.float32)
@@ -44,9 +62,9 @@ def naswot_kernel(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
         agree_on = codes @ codes.T
         ones = codes.sum(dim=1)
         agree_off = units - ones[:, None] - ones[None, :] + agree_on
-        kernel.add_((agree_on + agree_off).to(torch.float64))
+        kernel.add_((agree_on + agree_off).to(dtype))
 
-    relus = [m for m in model.modules() if isinstance(m, RELUS)]
+    relus = [m for m in model.modules() if isinstance(m, (nn.ReLU, nn.ReLU6))]
     forward_with_hooks(model, x, relus, hook, pre=True)
     return kernel
 
@@ -57,16 +75,12 @@ def naswot_score(model: nn.Module, x: torch.Tensor) -> float:
     return finite_or_nan(float(logabsdet))
 
 
-class NASWOT:
+class NASWOT(SpecProxy, spec=SPEC):
     """NASWOT log|det K| of binary ReLU codes (see the module docstring)."""
 
-    name = "naswot"
-    needs_data = True
-    needs_labels = False
-    cost = "1 fwd"
     batches_needed = 1
 
-    def __init__(self, residual: bool = True) -> None:
+    def __init__(self, *, residual: bool) -> None:
         self.residual = bool(residual)
 
     def score(self, candidate: Candidate, batches: Sequence[Batch]) -> float:

@@ -11,15 +11,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from nascli.proxies.base import Batch, Candidate
+from nascli.proxies.spec import ProxySpec, SpecProxy
+
+SPEC = ProxySpec(
+    name="params",
+    class_name="Params",
+    needs_data=False,
+    needs_labels=False,
+    cost="analytic",
+    description="#Params (analytic cost model)",
+    aliases=("#params",),
+)
+SPECS = (SPEC,)
 
 
-class Params:
+class Params(SpecProxy, spec=SPEC):
     """Number of parameters (analytic)."""
 
-    name = "params"
-    needs_data = False
-    needs_labels = False
-    cost = "analytic"
     batches_needed = 0
 
     def score(self, candidate: Candidate, batches: Sequence[Batch]) -> float:

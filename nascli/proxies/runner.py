@@ -129,24 +129,38 @@ def run_proxy(
 
 @dataclass
 class Scorer:
-    """Proxies and batches prepared once, then applied to many architectures."""
+    """Proxies and batches prepared once, then applied to many architectures.
+
+    ``batches`` are ``data.batches`` moved once to ``device``, where every network is
+    scored (``nascli.proxies.device``).
+    """
 
     proxies: dict[str, Proxy]
     data: BatchSet
     resolution: int | None
     seed: int
+    device: str = "cpu"
+    batches: list[Any] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.batches:
+            from nascli.proxies.device import batches_to
+
+            self.batches = batches_to(self.data.batches, self.device)
 
     def candidate(self, arch: Arch) -> Candidate:
         from nascli.spaces import get_space
 
         space = get_space(arch.space)
-        return Candidate(arch, space, self.resolution or space.resolution, self.seed)
+        return Candidate(
+            arch, space, self.resolution or space.resolution, self.seed, device=self.device
+        )
 
     def score(self, arch: Arch, names: Sequence[str] | None = None) -> dict[str, ProxyOutcome]:
         """Outcomes of ``names`` (default: every proxy) on ``arch``."""
         candidate = self.candidate(arch)
         wanted = list(self.proxies) if names is None else list(names)
-        return {n: run_proxy(n, self.proxies[n], candidate, self.data.batches) for n in wanted}
+        return {n: run_proxy(n, self.proxies[n], candidate, self.batches) for n in wanted}
 
 
 def prepare(
@@ -162,13 +176,17 @@ def prepare(
     warn: Warn = _stderr_warn,
     factory: Callable[..., Proxy] | None = None,
     augment: bool | None = None,
+    device: str | None = None,
 ) -> Scorer:
     """Check the proxies, load the batches once and return a ``Scorer`` for ``space_name``.
 
     ``augment=None`` chooses training-style views when a proxy needs labels
-    (``default_augment``).
+    (``default_augment``); ``device`` is a ``--proxy-device`` string (None: ``auto``).
     """
+    from nascli.proxies.device import resolve_device
     from nascli.spaces import get_space
+
+    torch_device = resolve_device(device)  # a device this machine lacks fails first
 
     proxies = make_proxies(proxy_names, options, factory, batches)
     space = get_space(space_name)
@@ -178,7 +196,7 @@ def prepare(
         n_batches=batches, seed=seed, augment=default_augment(proxies, augment),
     )  # fmt: skip
     check_data(proxies, batch_set, warn)
-    return Scorer(proxies, batch_set, resolution, seed)
+    return Scorer(proxies, batch_set, resolution, seed, device=str(torch_device))
 
 
 @dataclass
@@ -190,6 +208,7 @@ class ArchScores:
     cost: dict[str, int]
     data: str
     outcomes: dict[str, ProxyOutcome] = field(default_factory=dict)
+    device: str = "cpu"
 
 
 def score_arch(
@@ -205,6 +224,7 @@ def score_arch(
     warn: Warn = _stderr_warn,
     factory: Callable[..., Proxy] | None = None,
     augment: bool | None = None,
+    device: str | None = None,
 ) -> ArchScores:
     """Score one architecture with each named proxy (seconds and failures per proxy)."""
     from nascli.spaces import get_space
@@ -212,7 +232,7 @@ def score_arch(
     scorer = prepare(
         proxy_names, space_name=arch.space, data=data, batch_size=batch_size, batches=batches,
         resolution=resolution, seed=seed, options=options, warn=warn, factory=factory,
-        augment=augment,
+        augment=augment, device=device,
     )  # fmt: skip
     space = get_space(arch.space)
     size = resolution or space.resolution
@@ -222,4 +242,5 @@ def score_arch(
         cost=space.cost(arch, resolution=size).as_dict(),
         data=scorer.data.description,
         outcomes=scorer.score(arch),
+        device=scorer.device,
     )

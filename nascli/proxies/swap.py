@@ -28,18 +28,40 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+else:  # torch loads on first use, so reading a spec never imports it
+    from nascli.proxies.lazy_torch import nn, torch
 
 from nascli.proxies._common import (
-    BATCHNORMS,
-    WEIGHT_LAYERS,
+    batchnorm_types,
     finite_or_nan,
     first_batch,
     forward_with_hooks,
+    weight_layer_types,
 )
 from nascli.proxies.base import Batch, Candidate
+from nascli.proxies.spec import Option, ProxySpec, SpecProxy
+
+SPEC = ProxySpec(
+    name="swap",
+    class_name="SWAP",
+    needs_data=True,
+    needs_labels=False,
+    cost="repeats × 1 fwd (16 images)",
+    description="SWAP: distinct ReLU patterns over 16 images × exp(−(kParams−μ)²/σ)",
+    options={
+        "samples": Option(int, 16, "images per pattern (at most 63)"),
+        "repeats": Option(int, 1, "average over N(0,1) weight draws (released: 32)"),
+        "mu": Option(float, 1500.0, "μ of the size regulariser, thousands of params"),
+        "sigma": Option(float, 1e6, "σ of the size regulariser (μ <= 0: off)"),
+    },
+)
+SPECS = (SPEC,)
+
 
 MAX_SAMPLES = 63
 
@@ -48,11 +70,11 @@ def gaussian_init(model: nn.Module) -> None:
     """SWAP's ``network_weight_gaussian_init`` (weights N(0, 1), biases 0, BN 1/0)."""
     with torch.no_grad():
         for module in model.modules():
-            if isinstance(module, WEIGHT_LAYERS):
+            if isinstance(module, weight_layer_types()):
                 nn.init.normal_(module.weight)
                 if module.bias is not None:
                     nn.init.zeros_(module.bias)
-            elif isinstance(module, BATCHNORMS) and module.affine:
+            elif isinstance(module, batchnorm_types()) and module.affine:
                 nn.init.ones_(module.weight)
                 nn.init.zeros_(module.bias)
 
@@ -62,7 +84,7 @@ def activation_patterns(model: nn.Module, x: torch.Tensor) -> int:
     n = x.shape[0]
     if n > MAX_SAMPLES:
         raise ValueError(f"SWAP packs patterns into 64-bit integers: at most {MAX_SAMPLES} samples")
-    weights = (2 ** torch.arange(n, dtype=torch.int64)).view(n, 1)
+    weights = (2 ** torch.arange(n, dtype=torch.int64, device=x.device)).view(n, 1)
     codes: list[torch.Tensor] = []
 
     def hook(_module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
@@ -85,18 +107,12 @@ def size_factor(model: nn.Module, mu: float, sigma: float) -> float:
     return math.exp(-((thousands - mu) ** 2) / sigma)
 
 
-class SWAP:
+class SWAP(SpecProxy, spec=SPEC):
     """Regularised SWAP-Score (see the module docstring)."""
 
-    name = "swap"
-    needs_data = True
-    needs_labels = False
-    cost = "repeats × 1 fwd (16 images)"
     batches_needed = 1
 
-    def __init__(
-        self, samples: int = 16, repeats: int = 1, mu: float = 1500.0, sigma: float = 1e6
-    ) -> None:
+    def __init__(self, *, samples: int, repeats: int, mu: float, sigma: float) -> None:
         self.samples = int(samples)
         self.repeats = int(repeats)
         self.mu = float(mu)
@@ -105,10 +121,12 @@ class SWAP:
     def score(self, candidate: Candidate, batches: Sequence[Batch]) -> float:
         x, _ = first_batch(batches, self.name)
         x = x[: self.samples]
-        model = candidate.build(residual=True)
+        model = candidate.build(residual=True, device="cpu")  # re-initialised on the CPU,
+        on_device = candidate.build(residual=True)  # copied: the same draws on every device
         counts = []
         for _ in range(max(1, self.repeats)):
             gaussian_init(model)
-            counts.append(activation_patterns(model, x))
+            on_device.load_state_dict(model.state_dict())
+            counts.append(activation_patterns(on_device, x))
         mean = math.fsum(counts) / len(counts)
         return finite_or_nan(mean * size_factor(model, self.mu, self.sigma))

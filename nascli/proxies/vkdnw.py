@@ -45,15 +45,38 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+else:  # torch loads on first use, so reading a spec never imports it
+    from nascli.proxies.lazy_torch import nn, torch
 
-from nascli.proxies._common import BATCHNORMS, kaiming_fanin_init, proxy_input
+from nascli.proxies._common import batchnorm_types, kaiming_fanin_init, proxy_input
 from nascli.proxies.base import Batch, Candidate
+from nascli.proxies.device import float64_device
+from nascli.proxies.spec import INPUT_OPTION, Option, ProxySpec, SpecProxy
+
+SPEC = ProxySpec(
+    name="vkdnw",
+    class_name="VKDNW",
+    needs_data=False,
+    needs_labels=False,
+    cost="1 fwd + C input-only bwd (eval mode)",
+    description="VKDNW: #param tensors, then entropy of the Fisher spectrum deciles (VKDNW_single)",
+    options={
+        "params": Option(int, 128, "first P parameter tensors, one weight each"),
+        "samples": Option(int, 16, "inputs the Fisher averages over (released: 64)"),
+        "input": INPUT_OPTION,
+    },
+    aliases=("vkdnw_single",),
+)
+SPECS = (SPEC,)
+
 
 SMOOTHING = 0.05
-QUANTILES = torch.arange(0.1, 1.0, 0.1, dtype=torch.float64)  # 0.1 … 0.9, as released
+DECILES = 9  # the spectrum's deciles 0.1 … 0.9, as released
 
 
 def cholesky_factor(logits: torch.Tensor, smoothing: float = SMOOTHING) -> torch.Tensor:
@@ -64,16 +87,16 @@ def cholesky_factor(logits: torch.Tensor, smoothing: float = SMOOTHING) -> torch
     q[:, -1] = 0.0
     q_prev = torch.cat([torch.ones_like(q[:, :1]), q[:, :-1]], dim=1)
     d = torch.sqrt(p * q / q_prev)
-    lower = torch.tril(torch.ones(c, c, dtype=p.dtype), diagonal=-1)
+    lower = torch.tril(torch.ones(c, c, dtype=p.dtype, device=p.device), diagonal=-1)
     safe_q = torch.where(q == 0, torch.ones_like(q), q)
     factor = -p[:, :, None] / safe_q[:, None, :] * lower  # strictly lower part: −p_i/q_j
-    factor = factor + torch.eye(c, dtype=p.dtype)
+    factor = factor + torch.eye(c, dtype=p.dtype, device=p.device)
     return factor * d[:, None, :]
 
 
 def _shift(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
     """Input channel 0 as weight [0, 0, 0, 0] of ``conv`` sees it: (B, 1, H_out, W_out)."""
-    kernel = torch.zeros(1, 1, *conv.kernel_size, dtype=x.dtype)
+    kernel = torch.zeros(1, 1, *conv.kernel_size, dtype=x.dtype, device=x.device)
     kernel[0, 0, 0, 0] = 1.0
     return nn.functional.conv2d(
         x[:, :1], kernel, stride=conv.stride, padding=conv.padding, dilation=conv.dilation
@@ -83,12 +106,12 @@ def _shift(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
 def _first_element_term(module: nn.Module, param: str, x: torch.Tensor) -> torch.Tensor:
     """∂(output channel 0)/∂(first element of ``param``) per sample, shaped like out[:, :1]."""
     if param == "bias":
-        return torch.ones(1, dtype=x.dtype)
+        return torch.ones(1, dtype=x.dtype, device=x.device)
     if isinstance(module, nn.Conv2d):
         return _shift(x, module)
     if isinstance(module, nn.Linear):
         return x[:, :1]
-    if isinstance(module, BATCHNORMS):
+    if isinstance(module, batchnorm_types()):
         mean, var = module.running_mean, module.running_var
         assert mean is not None and var is not None
         return (x[:, :1] - mean[0]) / torch.sqrt(var[0] + module.eps)
@@ -129,7 +152,7 @@ def fisher_rows(model: nn.Module, x: torch.Tensor, limit: int) -> torch.Tensor:
         for handle in handles:
             handle.remove()
     factor = cholesky_factor(logits).to(logits.dtype)
-    rows = torch.zeros(batch, logits.shape[1], len(chosen), dtype=torch.float64)
+    rows = torch.zeros(batch, logits.shape[1], len(chosen), dtype=torch.float64, device=x.device)
     for r in range(logits.shape[1]):
         grads = torch.autograd.grad(
             logits, outputs, grad_outputs=factor[:, r, :], retain_graph=True, allow_unused=True
@@ -146,7 +169,8 @@ def fisher_rows(model: nn.Module, x: torch.Tensor, limit: int) -> torch.Tensor:
 def spectrum_entropy(fisher: torch.Tensor) -> float:
     """−Σ t·log(t + 1e-10) of the normalised deciles t of the singular values of F."""
     lambdas = torch.linalg.svdvals(fisher)
-    quantiles = torch.quantile(lambdas, QUANTILES.to(lambdas.dtype))
+    levels = torch.arange(0.1, 1.0, 0.1, dtype=torch.float64)  # DECILES levels, as released
+    quantiles = torch.quantile(lambdas, levels.to(device=lambdas.device, dtype=lambdas.dtype))
     t = quantiles / (quantiles.abs().sum() + 1e-10)
     return float(-(t * torch.log(t + 1e-10)).sum())
 
@@ -160,27 +184,24 @@ def vkdnw_parts(model: nn.Module, x: torch.Tensor, limit: int = 128) -> tuple[in
 
 def vkdnw_value(dim: int, entropy: float) -> float:
     """One scalar ordered as the paper's lexicographic (dim, entropy) rank."""
-    return dim + entropy / (1.0 + math.log(len(QUANTILES)))
+    return dim + entropy / (1.0 + math.log(DECILES))
 
 
-class VKDNW:
+class VKDNW(SpecProxy, spec=SPEC):
     """VKDNW_single (see the module docstring)."""
 
-    name = "vkdnw"
-    needs_data = False
-    needs_labels = False
-    cost = "1 fwd + C input-only bwd (eval mode)"
     batches_needed = 1
 
-    def __init__(self, params: int = 128, samples: int = 16, input: str = "gaussian") -> None:
+    def __init__(self, *, params: int, samples: int, input: str) -> None:
         self.params = int(params)
         self.samples = int(samples)
         self.input = input
 
     def score(self, candidate: Candidate, batches: Sequence[Batch]) -> float:
-        model = candidate.build(residual=True)
-        kaiming_fanin_init(model)
-        x = proxy_input(batches, candidate.resolution, candidate.seed, self.input)
+        device = float64_device(candidate.device)  # float64 Fisher rows: CPU on MPS
+        model = candidate.build(residual=True, init=kaiming_fanin_init, device=device)
+        x = proxy_input(batches, candidate.resolution, candidate.seed, self.input, device)
+        x = x.to(device)
         x = x[: self.samples]
         try:
             dim, entropy = vkdnw_parts(model, x, self.params)

@@ -30,20 +30,42 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+else:  # torch loads on first use, so reading a spec never imports it
+    from nascli.proxies.lazy_torch import nn, torch
 
 from nascli.errors import ConfigError
-from nascli.proxies._common import WEIGHT_LAYERS, finite_or_nan
+from nascli.proxies._common import finite_or_nan, weight_layer_types
 from nascli.proxies.base import Batch, Candidate
+from nascli.proxies.spec import Option, ProxySpec, SpecProxy, residual_option
+
+SPEC = ProxySpec(
+    name="zen",
+    class_name="Zen",
+    needs_data=False,
+    needs_labels=False,
+    cost="2 fwd",
+    description="Zen-score: log E|f(x)−f(x+γε)| + Σ log √BN var, Gaussian weights and input",
+    options={
+        "mixup_gamma": Option(float, 0.01, "perturbation scale γ"),
+        "batch_size": Option(int, None, "Gaussian batch size (default: the data's)"),
+        "repeat": Option(int, 1, "average over this many Gaussian draws"),
+        "residual": residual_option(False),
+    },
+    aliases=("zen-score", "zennas"),
+)
+SPECS = (SPEC,)
 
 
 def gaussian_init(model: nn.Module, generator: torch.Generator) -> None:
     """Zen-NAS init: conv/linear weights N(0,1), biases 0; BN/GN weight 1, bias 0."""
     with torch.no_grad():
         for module in model.modules():
-            if isinstance(module, WEIGHT_LAYERS):
+            if isinstance(module, weight_layer_types()):
                 module.weight.normal_(0.0, 1.0, generator=generator)
                 if module.bias is not None:
                     module.bias.zero_()
@@ -60,30 +82,21 @@ def zen_score(model: nn.Module, x: torch.Tensor, noise: torch.Tensor, gamma: flo
     with torch.no_grad():
         out = model.forward_features(x)
         mixed = model.forward_features(x + gamma * noise)
-        delta = float((out - mixed).abs().flatten(1).sum(dim=1).mean())
-        variances = [
-            float(m.running_var.mean()) for m in model.modules() if isinstance(m, nn.BatchNorm2d)
-        ]
+        delta_t = (out - mixed).abs().flatten(1).sum(dim=1).mean()
+        bn_vars = [m.running_var.mean() for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+        values = torch.stack([delta_t.to(out.dtype), *(v.to(out.dtype) for v in bn_vars)])
+        delta, *variances = values.cpu().tolist()  # one transfer for every layer
     if not delta > 0 or not all(v > 0 for v in variances):
         return math.nan
     log_bn = math.fsum(math.log(math.sqrt(v)) for v in variances)
     return finite_or_nan(math.log(delta) + log_bn)
 
 
-class Zen:
+class Zen(SpecProxy, spec=SPEC):
     """Zen-NAS's Zen-score (see the module docstring)."""
 
-    name = "zen"
-    needs_data = False
-    needs_labels = False
-    cost = "2 fwd"
-
     def __init__(
-        self,
-        mixup_gamma: float = 1e-2,
-        batch_size: int | None = None,
-        repeat: int = 1,
-        residual: bool = False,
+        self, *, mixup_gamma: float, batch_size: int | None, repeat: int, residual: bool
     ) -> None:
         if not isinstance(mixup_gamma, int | float) or not mixup_gamma > 0:
             raise ConfigError(f"proxy 'zen': mixup_gamma must be > 0, got {mixup_gamma!r}")
@@ -108,12 +121,13 @@ class Zen:
             shape = [16, 3, candidate.resolution, candidate.resolution]
         if self.batch_size is not None:
             shape[0] = self.batch_size
-        generator = torch.Generator().manual_seed(candidate.seed)
-        scores = []
+        generator = torch.Generator().manual_seed(candidate.seed)  # on the CPU: same draws
+        scores = []  # on every device
         for _ in range(self.repeat):
-            model = candidate.build(residual=self.residual)
-            gaussian_init(model, generator)
-            x = torch.randn(shape, generator=generator)
-            noise = torch.randn(shape, generator=generator)
+            model = candidate.build(
+                residual=self.residual, init=lambda m: gaussian_init(m, generator)
+            )
+            x = torch.randn(shape, generator=generator).to(candidate.device)
+            noise = torch.randn(shape, generator=generator).to(candidate.device)
             scores.append(zen_score(model, x, noise, self.mixup_gamma))
         return finite_or_nan(math.fsum(scores) / len(scores))

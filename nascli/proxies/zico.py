@@ -40,13 +40,41 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+else:  # torch loads on first use, so reading a spec never imports it
+    from nascli.proxies.lazy_torch import nn, torch
 
 from nascli.errors import ConfigError
 from nascli.proxies._common import cross_entropy, weight_layers
 from nascli.proxies.base import Batch, Candidate
+from nascli.proxies.device import accumulation_dtype
+from nascli.proxies.spec import Option, ProxySpec, SpecProxy, residual_option
+
+SPEC = ProxySpec(
+    name="zico",
+    class_name="ZiCo",
+    needs_data=True,
+    needs_labels=True,
+    cost="2 fwd+bwd",
+    description="ZiCo: Σ_layers log Σ mean|g|/std(g) over N batches (released code)",
+    options={
+        "batches": Option(int, 2, "number N of batches, one gradient each (N >= 2)"),
+        "residual": residual_option(False),
+        "accumulate": Option(
+            bool,
+            False,
+            "keep gradients across batches (G_k = g_1+…+g_k), as the first commit bbabe28 of "
+            "the released code did; default: each batch's own gradient, as the released code "
+            "at HEAD",
+        ),
+    },
+    layer_terms=True,
+)
+SPECS = (SPEC,)
 
 
 @dataclass(frozen=True)
@@ -78,18 +106,23 @@ def record_gradients(
         for name, module in layers:
             grad = module.weight.grad
             if grad is None:
-                recorded[name].append(torch.zeros(module.weight.numel()))
+                recorded[name].append(torch.zeros_like(module.weight).reshape(-1))
             else:
                 recorded[name].append(grad.detach().reshape(-1).clone())
     return recorded
 
 
 def layer_terms(model: nn.Module, grads: dict[str, list[torch.Tensor]]) -> list[LayerTerm]:
-    """The layers that contribute to ZiCo and their ``log Σ mean|G|/std(G)``."""
+    """The layers that contribute to ZiCo and their ``log Σ mean|G|/std(G)``.
+
+    The per-layer sums stay on the gradients' device and come back in one transfer.
+    """
     modules = dict(weight_layers(model))
-    terms = []
-    for name, recorded in grads.items():
-        total = float(inverse_cv_sum(recorded))
+    terms: list[LayerTerm] = []
+    if not grads:
+        return terms
+    sums = torch.stack([inverse_cv_sum(recorded) for recorded in grads.values()])
+    for name, total in zip(grads, sums.cpu().tolist(), strict=True):
         if total == 0.0:
             continue
         terms.append(LayerTerm(name, math.log(total), modules[name]))
@@ -113,7 +146,7 @@ def inverse_cv_sum(grads: Sequence[torch.Tensor]) -> torch.Tensor:
         keep = spread != 0
         numerator = first.abs().add_(second.abs())
         ratio = numerator.div_(torch.where(keep, spread, 1.0))
-        return torch.where(keep, ratio, 0.0).sum(dtype=torch.float64)
+        return torch.where(keep, ratio, 0.0).sum(dtype=accumulation_dtype(first.device))
     mean = grads[0].clone()
     for grad in grads[1:]:
         mean.add_(grad)
@@ -126,7 +159,7 @@ def inverse_cv_sum(grads: Sequence[torch.Tensor]) -> torch.Tensor:
     std = variance.div_(n).sqrt_()
     keep = std != 0
     ratio = mean_abs.div_(n).div_(torch.where(keep, std, 1.0))
-    return torch.where(keep, ratio, 0.0).sum(dtype=torch.float64)
+    return torch.where(keep, ratio, 0.0).sum(dtype=accumulation_dtype(mean.device))
 
 
 def zico_from_terms(terms: Sequence[LayerTerm]) -> float:
@@ -156,15 +189,10 @@ def check_batch_option(batches: int, proxy: str) -> int:
     return batches
 
 
-class ZiCo:
+class ZiCo(SpecProxy, spec=SPEC):
     """ZiCo as released by the authors (see the module docstring)."""
 
-    name = "zico"
-    needs_data = True
-    needs_labels = True
-    cost = "2 fwd+bwd"
-
-    def __init__(self, batches: int = 2, residual: bool = False, accumulate: bool = False) -> None:
+    def __init__(self, *, batches: int, residual: bool, accumulate: bool) -> None:
         self.batches = check_batch_option(batches, self.name)
         self.residual = bool(residual)
         self.accumulate = bool(accumulate)

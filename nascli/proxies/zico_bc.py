@@ -20,13 +20,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 from nascli.errors import ConfigError
 from nascli.proxies._common import weight_layers
 from nascli.proxies.base import Batch, Candidate
+from nascli.proxies.spec import Option, ProxySpec, SpecProxy
+from nascli.proxies.zico import SPEC as ZICO
 from nascli.proxies.zico import (
     check_batch_option,
     check_batches,
@@ -34,6 +38,20 @@ from nascli.proxies.zico import (
     record_gradients,
     zico_from_terms,
 )
+
+SPEC = ProxySpec(
+    name="zico-bc",
+    class_name="ZiCoBC",
+    needs_data=True,
+    needs_labels=True,
+    cost="2 fwd+bwd",
+    description="ZiCo-BC: ZiCo − β·Σ_l log(H_l·W_l/√C_l) (bias-corrected ZiCo)",
+    options={
+        "beta": Option(float, 1.0, "weight β of the bias correction"),
+        **ZICO.options,
+    },
+)
+SPECS = (SPEC,)
 
 
 def bias_correction(shape: Sequence[int]) -> float:
@@ -69,21 +87,10 @@ def zico_bc_score(
     return value if math.isfinite(value) else math.nan
 
 
-class ZiCoBC:
+class ZiCoBC(SpecProxy, spec=SPEC):
     """ZiCo − β·Σ_l log(H_l·W_l/√C_l) (see the module docstring)."""
 
-    name = "zico-bc"
-    needs_data = True
-    needs_labels = True
-    cost = "2 fwd+bwd"
-
-    def __init__(
-        self,
-        beta: float = 1.0,
-        batches: int = 2,
-        residual: bool = False,
-        accumulate: bool = False,
-    ) -> None:
+    def __init__(self, *, beta: float, batches: int, residual: bool, accumulate: bool) -> None:
         if isinstance(beta, bool) or not isinstance(beta, int | float) or not math.isfinite(beta):
             raise ConfigError(
                 f"proxy 'zico-bc': option 'beta' must be a finite number, got {beta!r}"

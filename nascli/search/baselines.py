@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 def resolve_baselines(config: SearchConfig) -> list[tuple[str, Arch]]:
     """The ``--baseline`` nets as (name, arch), each of the search's space (one-line errors)."""
-    from nascli.arch import resolve_arch
+    from nascli.spaces import resolve_arch
 
     chosen = []
     for ref in config.baselines or ():
@@ -33,15 +33,16 @@ def resolve_baselines(config: SearchConfig) -> list[tuple[str, Arch]]:
 
 def default_baselines(driver: SearchDriver) -> list[tuple[str, Arch]]:
     """Shipped ``configs/archs/*.yaml`` of the search's space that fit every budget."""
-    from nascli.arch import Arch, read_yaml_file
+    from nascli.arch import read_yaml_file
     from nascli.paths import config_files
+    from nascli.spaces import arch_from_dict
 
     out = []
     for path in config_files("archs").values():
         data = read_yaml_file(path)
         if not isinstance(data, dict) or data.get("space") != driver.space.name:
             continue
-        arch = Arch.from_dict(data, source=str(path))
+        arch = arch_from_dict(data, source=str(path))
         try:
             fits = driver.constraints.check(arch).feasible
         except NascliError:  # e.g. a latency table that does not cover this net's blocks

@@ -6,7 +6,6 @@ proxy and latency packages are organised inside.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -52,16 +51,23 @@ def resolve_proxies(spec: str) -> tuple[list[str], dict[str, Proxy]]:
     return names, make_proxies(names)
 
 
-def check_proxy_data(proxies: dict[str, Proxy], data: BatchSet) -> None:
-    """Refuse unlabelled data for label-hungry proxies; warn about noise (proxies runner)."""
+def check_proxy_data(proxies: dict[str, Proxy], data: BatchSet) -> list[str]:
+    """Refuse unlabelled data for label-hungry proxies; the note a search reports once.
+
+    Without ``--data`` the proxies score Gaussian noise (the low-cost default); a proxy that
+    needs real images or labels gets one note, which the search writes into
+    ``summary.json`` and prints at its end (not a warning per worker).
+    """
     from nascli.proxies.runner import check_data
 
-    # Gaussian input is the chosen low-cost default (it ranks like real images for ZiCo),
-    # so the runner's "needs real data" warning would only be noise here.
-    if data.is_real:
-        check_data(proxies, data)
-    else:
-        check_data(proxies, data, warn=lambda _message: None)
+    notes: list[str] = []
+    check_data(proxies, data, warn=notes.append)
+    if notes:
+        notes = [
+            f"{notes[0]}; give --data cifar10 (or imagenet:PATH, an .npz or a folder) for "
+            "real images"
+        ]
+    return notes
 
 
 @dataclass
@@ -120,19 +126,3 @@ def load_latency_model(device: str, space: str, resolution: int, path: str | Non
 def predict_latency_ms(arch: Arch, predictor: Any) -> float:
     """Predicted end-to-end latency (ms) of ``arch`` (``nascli.latency.predict``)."""
     return float(predictor.predict(arch).latency_ms)
-
-
-def ensemble_value(own: Sequence[float], population: Sequence[Sequence[float]]) -> float:
-    """AZ-NAS rank aggregation of one candidate against the population seen so far.
-
-    ``rank_aggregate`` over ``population`` + ``own``, read off for ``own`` (ties take the
-    average rank). The report recomputes it over the final population.
-    """
-    from nascli.proxies.ensemble import rank_aggregate
-
-    columns = {
-        str(p): [float(row[p]) for row in population] + [float(value)]
-        for p, value in enumerate(own)
-    }
-    value = rank_aggregate(columns)[-1]
-    return float("nan") if value is None else value

@@ -30,20 +30,24 @@ from nascli.arch import Arch
 from nascli.budget import Budget, parse_budgets
 from nascli.config import LOW_COST_RESOLUTION, SearchConfig
 from nascli.errors import ConfigError
+from nascli.proxies.device import batches_to, worker_devices
+from nascli.proxies.ensemble import ReferenceScores
 from nascli.proxies.runner import default_augment
 from nascli.search.algorithms import CONSTRAINED_SAMPLERS, make_sampler
 from nascli.search.components import (
     LatencyModel,
     check_proxy_data,
-    ensemble_value,
     load_latency_model,
     load_proxy_batches,
     resolve_proxies,
 )
 from nascli.search.evolution import Evolution, Member, NoFeasibleCandidate, pareto_ranks
+from nascli.search.reference import STUDY_ATTR as REFERENCE_ATTR
+from nascli.search.reference import Progress, score_reference
 from nascli.search.storage import make_storage
 from nascli.search.study_info import ATTR, set_info, store_arch_params
 from nascli.search.surrogate import TERMS_KEY, LayerwiseProxy, SurrogateProposer
+from nascli.spaces import arch_from_canonical
 
 if TYPE_CHECKING:
     import optuna
@@ -156,6 +160,18 @@ class SearchState:
     cached: int = 0
     best: float | None = None
     trials: list[TrialRecord] = field(default_factory=list)
+    ensemble_size: int = 1  # > 1: values are Σ log F over a reference (shown as a percentile)
+
+    @property
+    def best_text(self) -> str:
+        """The best value as a user reads it: an ensemble's as its reference percentile."""
+        if self.best is None:
+            return "–"
+        if self.ensemble_size > 1:
+            from nascli.proxies.ensemble import percentile_of
+
+            return f"{percentile_of(self.best, self.ensemble_size):.1f} pct"
+        return f"{self.best:.4g}"
 
     @property
     def feasible_share(self) -> float:
@@ -197,13 +213,15 @@ class SearchDriver:
         self.constraints = Constraints(self.space, self.budgets, self.latency)
         self.resolution = proxy_resolution(config, self.space)
         self.proxy_names, self.proxies = resolve_proxies(config.proxy)
+        self.devices = worker_devices(config.proxy_device, config.workers)
+        self.device = self.devices[worker % len(self.devices)]  # one GPU per worker
         self.data = load_proxy_batches(
             config.data, num_classes=self.space.num_classes, resolution=self.resolution,
             batch_size=config.batch_size, batches=config.batches, seed=config.seed,
             augment=default_augment(self.proxies, config.augment),
         )  # fmt: skip
-        if worker == 0:
-            check_proxy_data(self.proxies, self.data)
+        self.data_notes = check_proxy_data(self.proxies, self.data) if worker == 0 else []
+        self.batches = batches_to(self.data.batches, self.device)
         self.proposer: Evolution | SurrogateProposer | None = None
         self.layerwise: LayerwiseProxy | None = None
         if config.algo == "evolution":
@@ -219,6 +237,7 @@ class SearchDriver:
         self._ever_feasible = False
         self._fresh_records: list[TrialRecord] | None = None  # read by the last callback
         self.proxy_seconds = 0.0
+        self.reference: ReferenceScores | None = None  # an ensemble's, see attach_reference
 
     def _surrogate(self, config: SearchConfig) -> tuple[LayerwiseProxy, SurrogateProposer]:
         """The layer-term recorder around the proxy and the proposer that learns from it."""
@@ -265,7 +284,7 @@ class SearchDriver:
         return out
 
     def state(self, study: optuna.Study) -> SearchState:
-        state = SearchState(trials=self.records(study))
+        state = SearchState(trials=self.records(study), ensemble_size=len(self.proxy_names))
         self._fresh_records = state.trials
         for record in state.trials:
             state.rejected += int(record.info.get("rejected", 0))
@@ -286,31 +305,12 @@ class SearchDriver:
         done = [r for r in records if r.state == "COMPLETE" and r.values is not None and r.arch]
         signs = [1.0 if o.maximize else -1.0 for o in self.objectives]
         points = [tuple(s * v for s, v in zip(signs, r.values, strict=True)) for r in done]  # type: ignore[arg-type]
-        if len(self.proxy_names) > 1:
-            points = self._reranked(done, points)
         if len(self.objectives) == 1:
             keys = [(p[0],) for p in points]
         else:
             ranks = pareto_ranks(points)
             keys = [(-float(rank), p[0]) for rank, p in zip(ranks, points, strict=True)]
-        return [Member(Arch.from_canonical(r.arch), k) for r, k in zip(done, keys, strict=True)]  # type: ignore[arg-type]
-
-    def _reranked(
-        self, done: list[TrialRecord], points: list[tuple[float, ...]]
-    ) -> list[tuple[float, ...]]:
-        """Ensemble values recomputed over the population evaluated so far.
-
-        An AZ-NAS rank sum is relative to the population it was computed in; the value
-        stored with a trial used the (smaller) population of its time. Evolution compares
-        members, so it re-ranks them all together, as the final report does.
-        """
-        from nascli.proxies.ensemble import rank_aggregate
-
-        columns = {
-            n: [_score_of(r, n) for r in done] for n in self.proxy_names
-        }  # cached trials carry the scores of the trial they repeat
-        values = rank_aggregate(columns)
-        return [(v if v is not None else p[0], *p[1:]) for v, p in zip(values, points, strict=True)]
+        return [Member(arch_from_canonical(r.arch), k) for r, k in zip(done, keys, strict=True)]  # type: ignore[arg-type]
 
     # ---------------------------------------------------------------- objective
     def objective(self, trial: optuna.Trial) -> float | tuple[float, ...]:
@@ -366,7 +366,7 @@ class SearchDriver:
             set_info(trial, info)
             raise ProxyFailure(error)
         info["scores"] = scores
-        value = self.proxy_value(scores, records)
+        value = self.proxy_value(scores)
         values = [value] + [facts.value(o.name) for o in self.objectives[1:]]
         set_info(trial, info)
         return _unwrap(tuple(values))
@@ -376,11 +376,13 @@ class SearchDriver:
         from nascli.proxies.base import Candidate
         from nascli.proxies.runner import run_proxy
 
-        candidate = Candidate(arch, self.space, self.resolution, self.config.seed)
+        candidate = Candidate(
+            arch, self.space, self.resolution, self.config.seed, device=self.device
+        )
         scores: dict[str, float] = {}
         seconds = 0.0
         for name in self.proxy_names:
-            outcome = run_proxy(name, self.proxies[name], candidate, self.data.batches)
+            outcome = run_proxy(name, self.proxies[name], candidate, self.batches)
             seconds += outcome.seconds
             if outcome.error is not None or outcome.score is None:
                 self.proxy_seconds += seconds
@@ -389,15 +391,27 @@ class SearchDriver:
         self.proxy_seconds += seconds
         return scores, seconds, None
 
-    def proxy_value(self, scores: dict[str, float], records: list[TrialRecord]) -> float:
+    def proxy_value(self, scores: dict[str, float]) -> float:
+        """The proxy's score, or the ensemble's reference-calibrated value (run-independent)."""
         if len(self.proxy_names) == 1:
             return scores[self.proxy_names[0]]
-        population = [
-            [float(r.info["scores"][n]) for n in self.proxy_names]
-            for r in records
-            if r.state == "COMPLETE" and not r.info.get("cached") and "scores" in r.info
-        ]
-        return ensemble_value([scores[n] for n in self.proxy_names], population)
+        if self.reference is None:
+            raise RuntimeError("an ensemble search needs attach_reference() before scoring")
+        return self.reference.value(scores)
+
+    def attach_reference(self, study: optuna.Study, progress: Progress | None = None) -> None:
+        """An ensemble's fixed reference: the study's own, else scored now and stored in it."""
+        if len(self.proxy_names) < 2:
+            return
+        stored = study.user_attrs.get(REFERENCE_ATTR)
+        if isinstance(stored, dict):
+            self.reference = ReferenceScores.from_dict(stored)
+            return
+        self.reference = score_reference(
+            self.config, self.space, self.proxy_names, self.proxies, self.resolution,
+            progress=progress,
+        )  # fmt: skip
+        study.set_user_attr(REFERENCE_ATTR, self.reference.as_dict())
 
     def _give_up(self, study: optuna.Study, rejected: int, any_feasible: bool) -> None:
         if not any_feasible:

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nascli.arch import Arch
 from nascli.errors import NascliError
 from nascli.report import (
     Row,
@@ -57,8 +56,6 @@ def feasible_rows(driver: SearchDriver, study: Any) -> list[Row]:
             other=tuple(float(v) for v in record.values[1:]),
         )
     out = list(rows.values())
-    if len(driver.proxy_names) > 1:
-        _reaggregate(out, driver.proxy_names)
     signs = [1.0 if o.maximize else -1.0 for o in driver.objectives]
     if len(signs) > 1 and out:
         points = [
@@ -71,16 +68,6 @@ def feasible_rows(driver: SearchDriver, study: Any) -> list[Row]:
     return out
 
 
-def _reaggregate(rows: list[Row], names: list[str]) -> None:
-    """Ensemble values over the final population (AZ-NAS ranks are population-relative)."""
-    from nascli.proxies.ensemble import rank_aggregate
-
-    values = rank_aggregate({n: [r.scores.get(n) for r in rows] for n in names})
-    for row, value in zip(rows, values, strict=True):
-        if value is not None:
-            row.value = value
-
-
 def rejected_points(driver: SearchDriver, study: Any) -> list[tuple[int, dict[str, float]]]:
     state = driver.state(study)
     return [
@@ -90,9 +77,7 @@ def rejected_points(driver: SearchDriver, study: Any) -> list[tuple[int, dict[st
     ]
 
 
-def score_baselines(
-    driver: SearchDriver, run_dir: Path, population: list[Row]
-) -> tuple[list[Row], list[str]]:
+def score_baselines(driver: SearchDriver, run_dir: Path) -> tuple[list[Row], list[str]]:
     """Baselines scored with the search's exact proxy settings (cached in baselines.json)."""
     from nascli.search.baselines import default_baselines, resolve_baselines
 
@@ -126,15 +111,7 @@ def score_baselines(
             notes.append(f"baseline {name}: {exc}")
             facts = driver.constraints.check(arch)
         scores = {k: float(v) for k, v in entry["scores"].items()}
-        if len(driver.proxy_names) > 1:
-            from nascli.search.components import ensemble_value
-
-            value = ensemble_value(
-                [scores[n] for n in driver.proxy_names],
-                [[r.scores[n] for n in driver.proxy_names] for r in population],
-            )
-        else:
-            value = scores[driver.proxy_names[0]]
+        value = driver.proxy_value(scores)
         row = Row(
             arch=arch.canonical, value=value, scores=scores, macs=facts.macs,
             params=facts.params, layers=facts.layers, latency_ms=dict(facts.latency_ms),
@@ -168,6 +145,7 @@ def write_outputs(
     ``summary.json`` (``failed_steps``) and the notes, and ``summary.json`` is always written.
     """
     from nascli.atomic import write_text_atomic
+    from nascli.spaces import arch_from_canonical, arch_to_yaml
 
     config = driver.config
     state = driver.state(study)
@@ -176,26 +154,26 @@ def write_outputs(
     best = top[0] if top else None
     devices = sorted(driver.latency)
     files: dict[str, str] = {}
-    notes: list[str] = []
+    notes: list[str] = list(getattr(driver, "data_notes", []))
     failed: dict[str, str] = {}
     best_info: dict[str, Any] | None = None
     write_csv(run_dir / "top.csv", top_csv(top, driver.proxy_names, devices))
     files["top_csv"] = str(run_dir / "top.csv")
     if best is not None:
         header = f"# best of nascli search (trial {best.trial}, {config.proxy} {best.value:.4g})\n"
-        arch = Arch.from_canonical(best.arch)
-        write_text_atomic(run_dir / "best.yaml", header + arch.to_yaml())
+        arch = arch_from_canonical(best.arch)
+        write_text_atomic(run_dir / "best.yaml", header + arch_to_yaml(arch))
         files["best_yaml"] = str(run_dir / "best.yaml")
     baselines: list[Row] = []
     with _step("baselines", failed):
-        baselines, baseline_notes = score_baselines(driver, run_dir, rows)
+        baselines, baseline_notes = score_baselines(driver, run_dir)
         notes += baseline_notes
     if best is not None:
         if config.export_onnx:
             with _step("best.onnx", failed):
                 from nascli.export import export_onnx
 
-                export_onnx(Arch.from_canonical(best.arch), run_dir / "best.onnx")
+                export_onnx(arch_from_canonical(best.arch), run_dir / "best.onnx")
                 files["best_onnx"] = str(run_dir / "best.onnx")
             if driver.latency and files.get("best_onnx"):
                 with _step("best.qnn_ctx.onnx", failed):
@@ -227,6 +205,13 @@ def write_outputs(
             "batches": config.batches,
             "data": driver.data.description,
             "seed": config.seed,
+            "devices": getattr(driver, "devices", ["cpu"]),  # worker i ran on devices[i]
+            "ensemble_value": (
+                "sum over components of log F(score), F = the component's smoothed CDF over "
+                f"a fixed reference: {driver.reference.description}"
+                if driver.reference is not None
+                else None
+            ),
         },
         "budgets": [b.as_dict() for b in driver.budgets],
         "objectives": [{"name": o.name, "direction": o.direction} for o in driver.objectives],

@@ -71,9 +71,15 @@ def check_inputs(config: SearchConfig) -> None:
     parse_objectives(config, devices)
     resolve_proxies(config.proxy)
     resolve_baselines(config)
-    for option, value in (("--data", config.data), ("--table", config.table)):
-        if value is not None and not Path(value).exists():
-            raise ConfigError(f"{option} {value}: no such file or folder")
+    from nascli.proxies.device import worker_devices
+
+    worker_devices(config.proxy_device, config.workers)  # a device this machine lacks
+    if config.data is not None:
+        from nascli.datasets import check_data_spec
+
+        check_data_spec(config.data)
+    if config.table is not None and not Path(config.table).exists():
+        raise ConfigError(f"--table {config.table}: no such file or folder")
 
 
 def run_search(
@@ -92,6 +98,7 @@ def run_search(
     run_config = calibrated(config, progress is not None)
     driver = SearchDriver(run_config, study_name=study_name, storage_url=storage_url, worker=0)
     study = driver.open_study()
+    driver.attach_reference(study, reference_progress(progress is not None))
     describe_study(study, driver)
     write_resolved(
         config,
@@ -125,7 +132,7 @@ def calibrated(config: SearchConfig, chatty: bool) -> SearchConfig:
     from dataclasses import replace
 
     from nascli.budget import known_devices, parse_budgets
-    from nascli.latency.host import recalibrate
+    from nascli.latency.host import reanchor
     from nascli.latency.table import LatencyTable, default_table_path
     from nascli.paths import user_table_path
     from nascli.spaces import get_space
@@ -144,7 +151,7 @@ def calibrated(config: SearchConfig, chatty: bool) -> SearchConfig:
         raise ConfigError(f"--calibrate: no latency table {base} to re-anchor")
     if chatty:
         print(f"calibrating {base} on {config.calibrate} networks here...", file=sys.stderr)
-    table, info = recalibrate(LatencyTable.load(base), config.calibrate)
+    table, info = reanchor(LatencyTable.load(base), config.calibrate)
     out = table.save(user_table_path(devices[0], space.name, space.resolution))
     if chatty:
         print(
@@ -153,3 +160,22 @@ def calibrated(config: SearchConfig, chatty: bool) -> SearchConfig:
             file=sys.stderr,
         )
     return replace(config, table=str(out), calibrate=0)
+
+
+def reference_progress(chatty: bool) -> Callable[[int, int], None] | None:
+    """One stderr line when an ensemble's reference sample has to be scored (once per settings)."""
+    import sys
+
+    if not chatty:
+        return None
+
+    def report(done: int, total: int) -> None:
+        if done == 1:
+            print(
+                f"scoring the ensemble's reference sample ({total} nets, once per space and "
+                "proxy settings)...",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    return report

@@ -37,6 +37,7 @@ def worker_main(config_data: dict[str, Any], study_name: str, storage_url: str, 
     configure_threads(config.workers, config.threads)
     driver = SearchDriver(config, study_name=study_name, storage_url=storage_url, worker=index)
     study = driver.open_study()
+    driver.attach_reference(study)  # worker 0 stored it in the study before starting us
     driver.run(study, iterations=config.iterations, timeout=config.time_limit)
 
 

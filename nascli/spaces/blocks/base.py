@@ -3,7 +3,8 @@
 Two levels, as in the networks themselves:
 
 * a **unit op** is one ``LayerKey.op`` (``ir``, ``basic``, ``conv``...): the analytic cost of
-  one key and the torch module that runs it. Latency tables time exactly these modules.
+  one key, the torch module that runs it and, without building it, that module's weight
+  layers. Latency tables time exactly these modules.
 * a **block type** is what a space's architecture names (``idw``, ``ir``, ``identity``...):
   how a ``Block`` expands into unit keys, its closed-form cost and its vectorised key rows.
 
@@ -69,13 +70,45 @@ BlockTotals = tuple[int, int, int, int, int]
 MakeRows = Callable[..., "KeyRows"]
 
 
+class WeightLayer(NamedTuple):
+    """One Conv2d/Linear layer: its shape and the size of the map it reads."""
+
+    role: str  # conv | expand | depthwise | project | shortcut | linear
+    cin: int
+    cout: int
+    kernel: int
+    groups: int
+    stride: int
+    h: int  # input height/width (1 for the classifier)
+    w: int
+
+    @property
+    def numel(self) -> int:
+        return self.cout * (self.cin // self.groups) * self.kernel * self.kernel
+
+    @property
+    def out_positions(self) -> int:
+        """Output positions per image: how many terms a weight's gradient sums over."""
+        return -(-self.h // self.stride) * -(-self.w // self.stride)
+
+
+def shortcut_weight_layers(key: LayerKey) -> list[WeightLayer]:
+    """The 1×1 projection a ``proj`` shortcut adds (after the body, as built)."""
+    if key.residual == "proj":
+        return [WeightLayer("shortcut", key.cin, key.cout, 1, 1, key.stride, key.h, key.w)]
+    return []
+
+
 @dataclass(frozen=True, slots=True)
 class UnitOp:
-    """One ``LayerKey.op``: its per-key cost and the torch module that runs the key."""
+    """One ``LayerKey.op``: its per-key cost, the torch module that runs the key and that
+    module's Conv2d/Linear layers in ``named_modules`` order, read from the key alone
+    (``None``: networks of this op are not predicted layer by layer)."""
 
     name: str
     cost: Callable[[LayerKey], BlockCost]
     build: Callable[[LayerKey], nn.Module]
+    weight_layers: Callable[[LayerKey], list[WeightLayer]] | None = None
 
 
 class BlockType(Protocol):

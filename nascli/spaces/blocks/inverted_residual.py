@@ -25,8 +25,10 @@ from nascli.spaces.blocks.base import (
     BlockTotals,
     MakeRows,
     UnitOp,
+    WeightLayer,
     chain,
     out_size,
+    shortcut_weight_layers,
     sum_parts,
 )
 
@@ -91,7 +93,19 @@ def build_unit(key: LayerKey) -> nn.Module:
     return Unit(nn.Sequential(*layers), shortcut_module(key), key.post_act)
 
 
-UNIT = UnitOp("ir", unit_cost, build_unit)
+def unit_weight_layers(key: LayerKey) -> list[WeightLayer]:
+    """Expansion 1×1 (when ``mid`` > 0), depthwise k×k, projection 1×1, then the shortcut."""
+    out: list[WeightLayer] = []
+    width = key.cin
+    if key.mid > 0:
+        out.append(WeightLayer("expand", key.cin, key.mid, 1, 1, 1, key.h, key.w))
+        width = key.mid
+    out.append(WeightLayer("depthwise", width, width, key.kernel, width, key.stride, key.h, key.w))
+    out.append(WeightLayer("project", width, key.cout, 1, 1, 1, key.h_out, key.w_out))
+    return out + shortcut_weight_layers(key)
+
+
+UNIT = UnitOp("ir", unit_cost, build_unit, unit_weight_layers)
 
 
 @dataclass(frozen=True)

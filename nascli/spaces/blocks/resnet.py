@@ -23,9 +23,11 @@ from nascli.spaces.blocks.base import (
     BlockTotals,
     MakeRows,
     UnitOp,
+    WeightLayer,
     chain,
     out_size,
     shortcut,
+    shortcut_weight_layers,
     sum_parts,
 )
 
@@ -108,8 +110,29 @@ def build_bottleneck(key: LayerKey) -> nn.Module:
     return Unit(body, shortcut_module(key), key.post_act)
 
 
-BASIC_UNIT = UnitOp("basic", _per_key(basic_unit_cost), build_basic)
-BOTTLENECK_UNIT = UnitOp("bottleneck", _per_key(bottleneck_unit_cost), build_bottleneck)
+def basic_weight_layers(key: LayerKey) -> list[WeightLayer]:
+    """Two k×k convs (the first strided), then the shortcut."""
+    return [
+        WeightLayer("conv", key.cin, key.mid, key.kernel, 1, key.stride, key.h, key.w),
+        WeightLayer("conv", key.mid, key.cout, key.kernel, 1, 1, key.h_out, key.w_out),
+        *shortcut_weight_layers(key),
+    ]
+
+
+def bottleneck_weight_layers(key: LayerKey) -> list[WeightLayer]:
+    """1×1 reduce, strided k×k, 1×1 expand, then the shortcut."""
+    return [
+        WeightLayer("expand", key.cin, key.mid, 1, 1, 1, key.h, key.w),
+        WeightLayer("conv", key.mid, key.mid, key.kernel, 1, key.stride, key.h, key.w),
+        WeightLayer("project", key.mid, key.cout, 1, 1, 1, key.h_out, key.w_out),
+        *shortcut_weight_layers(key),
+    ]
+
+
+BASIC_UNIT = UnitOp("basic", _per_key(basic_unit_cost), build_basic, basic_weight_layers)
+BOTTLENECK_UNIT = UnitOp(
+    "bottleneck", _per_key(bottleneck_unit_cost), build_bottleneck, bottleneck_weight_layers
+)
 
 
 @dataclass(frozen=True)

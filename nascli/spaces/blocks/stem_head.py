@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from nascli.layers import LayerKey
-from nascli.spaces.blocks.base import BlockCost, UnitOp
+from nascli.spaces.blocks.base import BlockCost, UnitOp, WeightLayer
 
 if TYPE_CHECKING:
     from torch import nn
@@ -60,6 +60,14 @@ def build_pool_fc(key: LayerKey) -> nn.Module:
     return PoolClassifier(key.cin, key.cout)
 
 
-CONV = UnitOp("conv", conv_cost, build_conv)
-MAXPOOL = UnitOp("maxpool", maxpool_cost, build_maxpool)
-POOL_FC = UnitOp("pool_fc", pool_fc_cost, build_pool_fc)
+def conv_weight_layers(key: LayerKey) -> list[WeightLayer]:
+    return [WeightLayer("conv", key.cin, key.cout, key.kernel, 1, key.stride, key.h, key.w)]
+
+
+def pool_fc_weight_layers(key: LayerKey) -> list[WeightLayer]:
+    return [WeightLayer("linear", key.cin, key.cout, 1, 1, 1, 1, 1)]
+
+
+CONV = UnitOp("conv", conv_cost, build_conv, conv_weight_layers)
+MAXPOOL = UnitOp("maxpool", maxpool_cost, build_maxpool, lambda key: [])
+POOL_FC = UnitOp("pool_fc", pool_fc_cost, build_pool_fc, pool_fc_weight_layers)
