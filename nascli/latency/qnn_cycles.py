@@ -75,7 +75,7 @@ def read_graph_cycles(path: Path) -> list[int]:
         ]
 
 
-def typed_zeros_free_input(session: Any, seed: int) -> dict[str, Any]:
+def seeded_feeds(session: Any, seed: int) -> dict[str, Any]:
     """Seeded random input of each graph input's type (uint8/int8 block I/O, or float)."""
     import numpy as np
 
@@ -101,7 +101,7 @@ def simulate_runs(
     with tempfile.TemporaryDirectory(prefix="nascli-qnn-prof-") as tmp:
         csv_path = Path(tmp) / "profile.csv"
         session = htp_session(model, htp_arch=htp_arch, profiling_file=csv_path)
-        feeds = typed_zeros_free_input(session, seed)
+        feeds = seeded_feeds(session, seed)
         for _ in range(warmup + runs):
             session.run(None, feeds)
         del session  # the EP writes the CSV when the session ends

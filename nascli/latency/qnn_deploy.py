@@ -45,7 +45,7 @@ def export_qnn_context(float_model: Path, htp_arch: int = DEFAULT_HTP_ARCH) -> C
 
     from nascli.latency.models import quantize_qdq
     from nascli.latency.qnn import htp_session, htp_session_options, qnn_available
-    from nascli.latency.qnn_cycles import typed_zeros_free_input
+    from nascli.latency.qnn_cycles import seeded_feeds
 
     if not qnn_available():
         raise ConfigError("--device qnn-npu needs onnxruntime-qnn: pip install nascli[qnn]")
@@ -70,7 +70,7 @@ def export_qnn_context(float_model: Path, htp_arch: int = DEFAULT_HTP_ARCH) -> C
             raise ConfigError(f"onnxruntime-qnn wrote no context model for {qdq}")
         nodes = sum(n.op_type == "EPContext" for n in onnx.load(str(tmp_context)).graph.node)
         loaded = htp_session(str(tmp_context), htp_arch=htp_arch)
-        loaded.run(None, typed_zeros_free_input(loaded, 0))
+        loaded.run(None, seeded_feeds(loaded, 0))
         del loaded
         tmp_context.replace(context)
     finally:
