@@ -10,6 +10,8 @@ misread budget wastes a whole search, so anything that is not exactly one of the
 * ``<number>[K|M|G|T]Params`` — trainable parameters.
 * ``<integer>Layers`` — depth as the space counts it (``SearchSpace.num_layers``).
 * ``<number>ms@DEVICE`` (or ``us``/``s``) — latency predicted from DEVICE's lookup table.
+* ``<number>[K|M|G]cycles@DEVICE`` — simulated accelerator cycles, for a device whose table is
+  in cycles (``qnn-htp-sim``: HTP cycles from Qualcomm's simulator, not milliseconds).
 
 The limit is inclusive: a net of exactly 450 M MACs fits ``450MFLOPs`` (ZiCo rejects only
 ``budget < flops``).
@@ -28,18 +30,22 @@ _TIME_SCALE_MS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 _NUMBER = r"(?P<num>[0-9]+(?:\.[0-9]+)?|\.[0-9]+)"
 _COUNT_RE = re.compile(rf"{_NUMBER}(?P<scale>[KMGT]?)(?P<unit>FLOPs|MACs|Params)")
 _LAYERS_RE = re.compile(r"(?P<num>[0-9]+)Layers")
-_LATENCY_RE = re.compile(rf"{_NUMBER}(?P<unit>us|ms|s)@(?P<device>[A-Za-z0-9][A-Za-z0-9_.-]*)")
-FORMS = "450MFLOPs, 0.45GFLOPs, 5MParams, 20Layers, 8ms@DEVICE"
+_DEVICE = r"(?P<device>[A-Za-z0-9][A-Za-z0-9_.-]*)"
+_LATENCY_RE = re.compile(rf"{_NUMBER}(?P<unit>us|ms|s)@{_DEVICE}")
+_CYCLES_RE = re.compile(rf"{_NUMBER}(?P<scale>[KMG]?)cycles@{_DEVICE}")
+FORMS = "450MFLOPs, 0.45GFLOPs, 5MParams, 20Layers, 8ms@DEVICE, 2Mcycles@DEVICE"
 
 
 @dataclass(frozen=True)
 class Budget:
-    """One hard upper bound: ``kind`` is macs/params/layers/latency; latency is in ms."""
+    """One hard upper bound: ``kind`` is macs/params/layers/latency; latency is in ``unit``
+    (ms, or htp_cycles for a table of simulated cycles)."""
 
     kind: str
     limit: float
     text: str
     device: str | None = None
+    unit: str = "ms"
 
     @property
     def key(self) -> str:
@@ -60,10 +66,17 @@ class Budget:
             return f"params ≤ {self.limit / 1e6:g} M"
         if self.kind == "layers":
             return f"layers ≤ {int(self.limit)}"
+        if self.unit == "htp_cycles":
+            return f"simulated cycles on {self.device} ≤ {self.limit / 1e6:g} M"
         return f"latency on {self.device} ≤ {self.limit:g} ms"
 
     def as_dict(self) -> dict[str, object]:
-        return {"text": self.text, "kind": self.kind, "limit": self.limit, "device": self.device}
+        out: dict[str, object] = {
+            "text": self.text, "kind": self.kind, "limit": self.limit, "device": self.device,
+        }  # fmt: skip
+        if self.unit != "ms":
+            out["unit"] = self.unit
+        return out
 
 
 def known_devices() -> list[str]:
@@ -95,8 +108,14 @@ def parse_budget(text: str, devices: Iterable[str] | None = None) -> Budget:
     if match:
         return Budget("layers", _positive(float(match["num"]), text), raw)
     match = _LATENCY_RE.fullmatch(raw)
-    if match:
-        value = float(match["num"]) * _TIME_SCALE_MS[match["unit"]]
+    cycles = _CYCLES_RE.fullmatch(raw)
+    if match or cycles:
+        if cycles:
+            match, unit = cycles, "htp_cycles"
+            value = float(match["num"]) * _SCALE[match["scale"]]
+        else:
+            unit = "ms"
+            value = float(match["num"]) * _TIME_SCALE_MS[match["unit"]]
         device = match["device"]
         known = list(known_devices() if devices is None else devices)
         if device not in known:
@@ -105,7 +124,7 @@ def parse_budget(text: str, devices: Iterable[str] | None = None) -> Budget:
                 f"budget {text!r}: unknown device {device!r}{suggest(device, known)}; "
                 f"known devices: {listing}"
             )
-        return Budget("latency", _positive(value, text), raw, device)
+        return Budget("latency", _positive(value, text), raw, device, unit)
     raise ConfigError(f"cannot parse budget {text!r}{_hint(raw)}; accepted forms: {FORMS}")
 
 

@@ -5,6 +5,7 @@ Fast tests only (no timing); measuring tests are in test_latency_measure.py.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from pathlib import Path
@@ -92,7 +93,9 @@ def test_accelerator_profile_configuration_and_clear_error(name: str) -> None:
     )
     reason = missing_reason(profile, ["CPUExecutionProvider"])
     assert reason is not None and package in reason and "\n" not in reason
-    assert missing_reason(profile, [provider, "CPUExecutionProvider"]) is None
+    # host_arch (qnn-npu: timed on the Snapdragon board only) is checked apart.
+    any_host = dataclasses.replace(profile, host_arch=None)
+    assert missing_reason(any_host, [provider, "CPUExecutionProvider"]) is None
 
 
 def test_cpu_profiles_session_options() -> None:
@@ -140,9 +143,9 @@ def test_unknown_device_and_bad_profile(tmp_path: Path) -> None:
 
 
 def test_cli_profile_unavailable_provider_is_one_line_exit_2() -> None:
-    result = runner.invoke(app, ["profile", "--device", "qnn-npu", "--space", "nb201"])
+    result = runner.invoke(app, ["profile", "--device", "tensorrt", "--space", "nb201"])
     assert result.exit_code == 2
-    assert "onnxruntime-qnn" in result.stderr and result.stderr.count("\n") == 1
+    assert "onnxruntime-gpu" in result.stderr and result.stderr.count("\n") == 1
 
 
 def test_cli_profile_refuses_no_probes(tmp_path: Path) -> None:

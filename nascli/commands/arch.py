@@ -134,6 +134,9 @@ def export_command(
     dynamic_batch: bool = typer.Option(
         False, "--dynamic-batch", help="Symbolic batch dimension (any batch size at run time)."
     ),
+    device: str | None = typer.Option(
+        None, help="qnn-npu: also write the int8 QDQ model and the QNN HTP EPContext model."
+    ),
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Export an architecture to ONNX (checked with onnx.checker and an ORT CPU run)."""
@@ -144,6 +147,7 @@ def export_command(
         raise ConfigError(f"--batch-size must be at least 1, got {batch_size}")
     if resolution is not None and resolution < 8:
         raise ConfigError(f"--resolution must be at least 8, got {resolution}")
+    htp_arch = _qnn_export_arch(device, dynamic_batch) if device is not None else None
     result = export_onnx(
         resolve_arch(arch, space),
         onnx,
@@ -157,6 +161,14 @@ def export_command(
         "max_abs_diff": result.max_abs_diff,
         "max_rel_diff": result.max_rel_diff,
     }
+    if htp_arch is not None:
+        from nascli.latency.qnn_deploy import export_qnn_context
+
+        context = export_qnn_context(result.path, htp_arch)
+        payload.update(
+            {"qdq_onnx": str(context.qdq), "qnn_context_onnx": str(context.context),
+             "htp_arch": context.htp_arch, "epcontext_nodes": context.nodes}
+        )  # fmt: skip
     if json_out:
         emit_json(payload)
     else:
@@ -164,6 +176,30 @@ def export_command(
             f"wrote {result.path} (opset {result.opset}); ORT vs torch max relative "
             f"difference {result.max_rel_diff:.2e}"
         )
+        if htp_arch is not None:
+            stdout_console.print(
+                f"wrote {payload['qdq_onnx']} (int8 QDQ) and {payload['qnn_context_onnx']} "
+                f"(QNN HTP context, htp_arch {htp_arch}; loaded back with CPU fallback off)"
+            )
+
+
+def _qnn_export_arch(device: str, dynamic_batch: bool) -> int:
+    """The htp_arch to compile for; --device must name a QNN profile."""
+    from nascli.latency.devices import load_device
+    from nascli.latency.qnn import QNN_EP
+    from nascli.latency.qnn_deploy import DEFAULT_HTP_ARCH
+
+    profile = load_device(device)
+    if profile.primary_provider != QNN_EP:
+        raise ConfigError(
+            f"--device {device}: export writes a context model for QNN devices only (e.g. qnn-npu)"
+        )
+    if dynamic_batch:
+        raise ConfigError("--device qnn-npu needs a fixed batch size (no --dynamic-batch)")
+    try:
+        return int(profile.providers[0].options.get("htp_arch", DEFAULT_HTP_ARCH))
+    except (TypeError, ValueError):
+        raise ConfigError(f"device {device}: htp_arch must be an integer") from None
 
 
 export_command = handle_errors(export_command)

@@ -68,6 +68,7 @@ def devices_show(
 ) -> None:
     """One profile's providers, options, session options and availability."""
     from nascli.latency.devices import load_device, missing_reason
+    from nascli.latency.qnn_accept import acceptance_summary
 
     profile = load_device(name)
     info = {
@@ -75,6 +76,10 @@ def devices_show(
         "available": missing_reason(profile) is None,
         "reason": missing_reason(profile),
     }
+    acceptance = acceptance_summary(profile.name)
+    if acceptance is not None:
+        info["blocks_checked"] = acceptance["checked"]
+        info["cannot_run"] = acceptance["cannot_run"] or "none (every block kind checked runs)"
     if json_out:
         emit_json(info)
         return

@@ -79,6 +79,9 @@ def profile_command(
     fit_nets: int = typer.Option(
         10, help="Whole networks timed to fit the table's scale and overhead."
     ),
+    validate_nets: int = typer.Option(
+        30, help="Cycles devices: random networks the table is validated on."
+    ),
     lattice: int = typer.Option(5, help="Grid: values per channel range (macro spaces)."),
     blocks_per_stage: int = typer.Option(
         12, help="Grid: blocks per stage and kernel (macro spaces)."
@@ -154,6 +157,28 @@ def profile_command(
     out = out or user_table_path(profile.name, the_space.name, resolution)
     extra = [resolve_arch(ref, the_space.name) for ref in arch]
     started = time.perf_counter()
+    if profile.measure == "htp_cycles":  # simulated cycles: its own protocol and unit
+        from nascli.latency.qnn_table import profile_cycles_table
+
+        table = profile_cycles_table(
+            profile, the_space.name, resolution, Path(out), probes=probes or 24,
+            nets=validate_nets, runs=runs or 5,
+        )  # fmt: skip
+        accuracy = table.meta["accuracy"]
+        result = {
+            "table": str(out), "entries": len(table.entries), "unit": table.unit,
+            "device": profile.name, "space": the_space.name, "resolution": resolution,
+            "seconds": round(time.perf_counter() - started, 1), "accuracy": accuracy,
+        }  # fmt: skip
+        if json_out:
+            emit_json(result)
+        else:
+            stdout_console.print(
+                f"wrote {out}: {result['entries']} entries ({table.meta['unit_note']}); "
+                f"{accuracy['n']} networks: MAPE {accuracy['mape_pct']} %, "
+                f"Spearman {accuracy['spearman']}"
+            )
+        return
     with _stages(not json_out) as stage:
         table = profile_table(
             profile,

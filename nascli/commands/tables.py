@@ -61,6 +61,8 @@ def tables_list(
                 "space": table.space,
                 "resolution": table.resolution,
                 "entries": len(table.entries),
+                "unit": table.unit,
+                "unit_note": table.meta.get("unit_note"),
                 "mape_pct": accuracy.get("mape_pct"),
                 "within_10pct": accuracy.get("within_10pct"),
                 "validated_nets": accuracy.get("n"),
@@ -70,13 +72,14 @@ def tables_list(
         emit_json({"tables": rows})
         return
     out = Table(title="Latency tables")
-    for column in ("device", "space", "res", "entries", "MAPE %", "±10 %", "nets", "path"):
+    for column in ("device", "space", "res", "unit", "entries", "MAPE %", "±10 %", "nets", "path"):
         out.add_column(column)
     for r in rows:
         out.add_row(
             r["device"],
             r["space"],
             str(r["resolution"]),
+            str(r.get("unit", "?")),
             str(r["entries"]),
             str(r["mape_pct"]),
             str(r["within_10pct"]),

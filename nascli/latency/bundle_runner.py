@@ -38,6 +38,9 @@ def make_session(path, device):
     spin = "1" if session["allow_spinning"] else "0"
     options.add_session_config_entry("session.intra_op.allow_spinning", spin)
     options.log_severity_level = 3
+    primary = device["providers"][0]
+    if primary["name"] == "QNNExecutionProvider" and qnn_plugin(options, primary["options"]):
+        return ort.InferenceSession(path, sess_options=options)
     available = ort.get_available_providers()
     providers = [
         (p["name"], {k: str(v) for k, v in p["options"].items()})
@@ -50,6 +53,27 @@ def make_session(path, device):
             f"(have {', '.join(available)})"
         )
     return ort.InferenceSession(path, sess_options=options, providers=providers)
+
+
+def qnn_plugin(options, provider_options):
+    """Attach onnxruntime-qnn 2.x (a plugin beside onnxruntime); False if it is absent."""
+    try:
+        import onnxruntime_qnn as qnn
+    except ImportError:
+        return False
+    if not hasattr(ort, "register_execution_provider_library"):
+        return False
+    name = qnn.get_ep_name()
+    devices = [d for d in ort.get_ep_devices() if d.ep_name == name]
+    if not devices:
+        ort.register_execution_provider_library(name, qnn.get_library_path())
+        devices = [d for d in ort.get_ep_devices() if d.ep_name == name]
+    if not devices:
+        return False
+    values = {k: str(v) for k, v in provider_options.items()}
+    values["backend_path"] = qnn.get_qnn_htp_path()  # the wheel's own HTP library
+    options.add_provider_for_devices(devices, values)
+    return True
 
 
 def clock_fn(name):

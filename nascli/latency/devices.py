@@ -20,7 +20,8 @@ from nascli.errors import ConfigError, suggest
 from nascli.paths import config_files
 
 PRECISIONS = ("fp32", "fp16", "int8-qdq")
-MEASURES = ("isolated", "in_context")
+# htp_cycles: simulated HTP cycles from Qualcomm's x86 simulator (nascli.latency.qnn_table).
+MEASURES = ("isolated", "in_context", "htp_cycles")
 GRAPH_LEVELS = ("disable", "basic", "extended", "all")
 
 # Which pip package brings an execution provider (the one-line error names it).
@@ -204,9 +205,15 @@ def load_device(name: str) -> DeviceProfile:
 
 
 def available_providers() -> list[str]:
+    """Providers built into onnxruntime plus plugin ones that load here (onnxruntime-qnn 2.x)."""
     import onnxruntime
 
-    return list(onnxruntime.get_available_providers())
+    from nascli.latency.qnn import QNN_EP, plugin_available
+
+    names = list(onnxruntime.get_available_providers())
+    if QNN_EP not in names and plugin_available():
+        names.insert(0, QNN_EP)
+    return names
 
 
 def missing_reason(profile: DeviceProfile, available: list[str] | None = None) -> str | None:
@@ -269,9 +276,17 @@ def make_session(
     """A fresh InferenceSession for ``model`` (path or serialized bytes) on ``profile``."""
     import onnxruntime as ort
 
+    from nascli.latency.qnn import QNN_EP, add_qnn
+
+    options = session_options(profile, profiling_prefix=profiling_prefix)
+    if profile.primary_provider == QNN_EP:
+        if not any(p.name == "CPUExecutionProvider" for p in profile.providers):
+            options.add_session_config_entry("session.disable_cpu_ep_fallback", "1")
+        if add_qnn(options, profile.providers[0].options):  # the 2.x plugin
+            return ort.InferenceSession(model, sess_options=options)
     providers = [(p.name, {k: str(v) for k, v in p.options.items()}) for p in profile.providers]
-    return ort.InferenceSession(
-        model,
-        sess_options=session_options(profile, profiling_prefix=profiling_prefix),
-        providers=providers,
-    )
+    if profile.primary_provider == QNN_EP:  # onnxruntime-qnn 1.x: QNN built into onnxruntime
+        from nascli.latency.qnn import resolve_backend
+
+        providers[0] = (QNN_EP, resolve_backend(profile.providers[0].options))
+    return ort.InferenceSession(model, sess_options=options, providers=providers)

@@ -344,6 +344,11 @@ def validate_table(
     """Time ``count`` random networks end-to-end, compare with predictions, store figures."""
     from nascli.spaces import get_space
 
+    if table.unit != "ms":  # a cycles table is validated when profiled, against cycles
+        raise ConfigError(
+            f"{table.path}: a table in {table.unit} is validated by nascli profile "
+            f"--device {table.device_name} (--validate-nets N), not by timing networks"
+        )
     require_available(device)
     protocol = protocol or TimingProtocol.from_dict(table.meta["protocol"])
     check_protocol(device, protocol)

@@ -32,6 +32,8 @@ def calibrate_table(
     from nascli.latency.prior import resolve_prior
     from nascli.spaces import resolve_arch
 
+    if base.unit != "ms" and prior == "auto":
+        prior = "none"  # device priors hold ms-per-ms scales, not ms per simulated cycle
     found, prior_path = resolve_prior(base, prior)
 
     sums = GroupSums(base)
@@ -95,5 +97,10 @@ def calibrate_table(
         "nets": [{"arch": a.canonical, "latency_ms": v} for a, v in zip(archs, y, strict=True)],
     }
     table.meta.pop("accuracy", None)
+    if base.unit != "ms":  # e.g. simulated HTP cycles: the scales turn them into ms
+        table.meta["unit"] = "ms"
+        table.meta["calibration"]["base_unit"] = base.unit
+        table.meta.pop("unit_note", None)
+        table.meta.pop("repeatability", None)
     table.meta["complete"] = True
     return table, table.meta["calibration"]

@@ -24,6 +24,9 @@ SCHEMA_VERSION = 1
 KIND = "nascli-latency-table"
 REQUIRED_META = ("space", "resolution", "device", "host", "software", "export", "protocol")
 ENTRY_FIELDS = ("median_ms", "min_ms", "p10_ms", "p90_ms", "n")
+# What entries hold: milliseconds (every measured table) or simulated HTP cycles
+# (``qnn-htp-sim``: the fields keep their ``_ms`` names, ``unit`` says what they hold).
+UNITS = ("ms", "htp_cycles")
 
 
 def now_iso() -> str:
@@ -107,6 +110,11 @@ class LatencyTable:
         return str(self.meta["device"].get("name", "?"))
 
     @property
+    def unit(self) -> str:
+        """``ms``, or ``htp_cycles`` for a table of simulated HTP cycles."""
+        return str(self.meta.get("unit", "ms"))
+
+    @property
     def statistic(self) -> str:
         return str(self.meta["protocol"].get("statistic", "min"))
 
@@ -177,6 +185,8 @@ class LatencyTable:
             if not all(isinstance(v, int | float) and v >= 0 for v in values):
                 raise ConfigError(f"{source}: entry {key} has a negative or non-numeric value")
         meta = {k: v for k, v in data.items() if k not in ("entries", "schema_version", "kind")}
+        if meta.get("unit", "ms") not in UNITS:
+            raise ConfigError(f"{source}: unit must be one of {list(UNITS)}")
         if not isinstance(meta["protocol"], dict) or not isinstance(meta["device"], dict):
             raise ConfigError(f"{source}: 'protocol' and 'device' must be mappings")
         return cls(meta=meta, entries=dict(entries), path=path)

@@ -78,6 +78,16 @@ class LatencyModel:
     table: Any
     path: str
     predictor: Any = None
+    # Block kinds the device cannot run (an NPU's compiler refuses them; see
+    # nascli.latency.qnn_accept): an arch using one is infeasible, whatever its latency.
+    refused: frozenset[str] = frozenset()
+
+    def refuses(self, space: Any, arch: Arch) -> bool:
+        if not self.refused:
+            return False
+        from nascli.latency.qnn_accept import kind_of
+
+        return any(kind_of(key) in self.refused for key in space.layers(arch))
 
     def predict_ms(self, arch: Arch) -> float:
         if self.predictor is None:
@@ -108,7 +118,9 @@ def load_latency_model(device: str, space: str, resolution: int, path: str | Non
         raise ConfigError(
             f"{table_path}: table is for {table.resolution} px, the space runs at {resolution} px"
         )
-    return LatencyModel(device, table, str(table_path))
+    from nascli.latency.qnn_accept import device_refusals
+
+    return LatencyModel(device, table, str(table_path), refused=device_refusals(device, space))
 
 
 def predict_latency_ms(arch: Arch, predictor: Any) -> float:

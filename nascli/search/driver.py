@@ -116,6 +116,8 @@ class Constraints:
                 facts.violations[budget.key] = budget.violation(facts.value(budget.kind))
         if facts.feasible or always_latency:
             for device, model in self.latency.items():
+                if model.refuses(self.space, arch):
+                    facts.violations[f"refused@{device}"] = 1.0
                 facts.latency_ms[device] = model.predict_ms(arch)
             for budget in self.budgets:
                 if budget.kind == "latency":
@@ -200,6 +202,14 @@ class SearchDriver:
             d: load_latency_model(d, self.space.name, self.space.resolution, config.table)
             for d in sorted(latency_devices if None not in latency_devices else set())
         }
+        for budget in self.budgets:  # 2Mcycles@DEV needs a cycles table, 8ms@DEV a ms one
+            if budget.kind == "latency" and budget.device in self.latency:
+                unit = self.latency[budget.device].table.meta.get("unit", "ms")
+                if unit != budget.unit:
+                    raise ConfigError(
+                        f"budget {budget.text!r} is in {budget.unit} but the {budget.device} "
+                        f"table ({self.latency[budget.device].path}) is in {unit}"
+                    )
         self.constraints = Constraints(self.space, self.budgets, self.latency)
         self.resolution = proxy_resolution(config, self.space)
         self.proxy_names, self.proxies = resolve_proxies(config.proxy)

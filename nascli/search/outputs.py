@@ -175,6 +175,9 @@ def write_outputs(
 
                 export_onnx(arch_from_canonical(best.arch), run_dir / "best.onnx")
                 files["best_onnx"] = str(run_dir / "best.onnx")
+            if driver.latency and files.get("best_onnx"):
+                with _step("best.qnn_ctx.onnx", failed):
+                    _qnn_context(driver, run_dir / "best.onnx", files)
         best_info = {**best.as_dict(), "yaml": files["best_yaml"], "onnx": files.get("best_onnx")}
         best_info["latency_ms"] = best.latency_ms or None
     title = (
@@ -250,3 +253,17 @@ def _step(name: str, failed: dict[str, str]) -> Iterator[None]:
         failed[name] = str(exc)
     except Exception as exc:  # a plotting or export library's own error
         failed[name] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+
+
+def _qnn_context(driver: Any, best_onnx: Path, files: dict[str, Any]) -> None:
+    """With a QNN latency target, also write the HTP EPContext model of best.onnx."""
+    from nascli.latency.devices import load_device
+    from nascli.latency.qnn import QNN_EP
+    from nascli.latency.qnn_deploy import DEFAULT_HTP_ARCH, export_qnn_context
+
+    for device in sorted(driver.latency):
+        profile = load_device(device)
+        if profile.primary_provider == QNN_EP:
+            arch = int(profile.providers[0].options.get("htp_arch", DEFAULT_HTP_ARCH))
+            files["best_qnn_context"] = str(export_qnn_context(best_onnx, arch).context)
+            return
