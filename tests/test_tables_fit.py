@@ -156,3 +156,15 @@ def test_search_under_a_phone_latency_budget_runs_end_to_end(tmp_path: Path) -> 
     assert summary["top"]
     for row in summary["top"]:
         assert predictor.predict(space.parse(row["canonical"].split(":", 1)[1])).latency_ms <= 30
+
+
+def test_predict_finds_a_fitted_devices_table_by_name() -> None:
+    space = get_space(SPACE)
+    arch = space.make(["k3_e3"] * 22)
+    result = runner.invoke(app, ["predict", arch.canonical, "--device", "1080ti_32", "--json"])
+    assert result.exit_code == 0, result.output
+    table = LatencyTable.load(REPO / "latency_tables" / "1080ti_32" / f"{SPACE}-32.json")
+    expected = Predictor(table).predict(arch).latency_ms
+    assert json.loads(result.stdout)["predictions"][0]["latency_ms"] == pytest.approx(expected)
+    unknown = runner.invoke(app, ["predict", arch.canonical, "--device", "1080ti_33"])
+    assert unknown.exit_code == 2 and "unknown device" in unknown.output
