@@ -7,6 +7,7 @@ import random
 from pathlib import Path
 
 import numpy as np
+import pytest
 from scipy.stats import spearmanr
 from typer.testing import CliRunner
 
@@ -47,6 +48,7 @@ def test_key_grouping_sums_each_entry_times_its_count() -> None:
     assert group_of(LayerKey.from_str(repeated.to_str()), "op") == "ir"
 
 
+@pytest.mark.slow
 def test_calibrate_ten_gpu_nets_ranks_the_rest_better_than_flops(
     shared_file, tmp_path: Path
 ) -> None:

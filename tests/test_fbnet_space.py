@@ -98,6 +98,7 @@ def test_skips_move_to_the_end_of_shape_keeping_runs() -> None:
     assert space.parse("-".join(names)).body == "-".join(names)  # parse keeps it as written
 
 
+@pytest.mark.slow
 def test_every_csv_arch_string_is_accepted_as_it_is(shared_file) -> None:
     with shared_file(CSV).open(newline="") as handle:
         rows = list(csv.DictReader(handle))

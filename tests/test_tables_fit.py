@@ -116,6 +116,7 @@ def test_each_published_setting_ships_a_described_table() -> None:
             assert meta["device"]["batch_size"] == int(device.rsplit("_", 1)[1])
 
 
+@pytest.mark.slow
 def test_shipped_accuracy_is_what_the_table_gives_on_its_held_out_nets(shared_file) -> None:
     """Recompute one table's held-out figures from the published CSV and its recorded split."""
     from nascli.latency.predict import accuracy_figures
