@@ -80,18 +80,20 @@ class Budget:
 
 
 def known_devices() -> list[str]:
-    """Device profile names (``configs/devices/*.yaml``, or the latency package's registry)."""
+    """Device profile names (``configs/devices/*.yaml``, or the latency package's registry),
+    and devices that have only tables (fitted to public measurements, e.g. ``samsung_a50``)."""
+    from nascli.paths import config_files, table_devices
+
     try:
         from nascli.latency import devices as device_registry  # type: ignore[attr-defined]
 
         lister = getattr(device_registry, "list_devices", None)
         if lister is not None:
-            return sorted(str(getattr(d, "name", d)) for d in lister())
+            names = {str(getattr(d, "name", d)) for d in lister()}
+            return sorted(names | table_devices())
     except ImportError:
         pass
-    from nascli.paths import config_files
-
-    return sorted(config_files("devices"))
+    return sorted(set(config_files("devices")) | table_devices())
 
 
 def parse_budget(text: str, devices: Iterable[str] | None = None) -> Budget:

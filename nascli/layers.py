@@ -22,6 +22,8 @@ Ops:
 ``nb201_skip``, ``nb201_zero``  identity / zero edge ops (no MACs)
 ``nb201_res`` NAS-Bench-201 reduction block (ResNet basic, stride 2, avg-pool + 1×1 shortcut)
 ``nb201_head``BN + ReLU + global pool + linear
+``ir_g2``     ``ir`` with both 1×1 convs in 2 groups and a channel shuffle after the first
+              (FBNet's ``_g2`` choices)
 
 ``h``/``w`` are the block's input height/width. ``mid`` is the expanded (inner) width, i.e.
 expansion × width after the space's rounding; 0 where a block has none.
@@ -47,6 +49,7 @@ OPS = (
     "nb201_zero",
     "nb201_res",
     "nb201_head",
+    "ir_g2",
 )
 ACTIVATIONS = ("none", "relu", "relu6")
 RESIDUALS = ("none", "identity", "proj")

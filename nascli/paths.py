@@ -116,6 +116,11 @@ def table_files() -> list[Path]:
     return sorted(found.values(), key=lambda p: (p.parent.name, p.name))
 
 
+def table_devices() -> set[str]:
+    """Names of the folders of ``latency_tables/`` that hold tables (not device priors)."""
+    return {p.parent.name for p in table_files()} - {"priors"}
+
+
 def find_table(device: str, space: str, resolution: int) -> Path | None:
     """The first ``<device>/<space>-<resolution>.json`` in the search order, or None."""
     relative = Path(device) / f"{space}-{resolution}.json"

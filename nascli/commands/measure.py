@@ -23,9 +23,10 @@ def find_device_table(device: str, space: str, resolution: int) -> Path:
     """The table ``8ms@DEVICE`` would use for (space, resolution); a one-line error if none."""
     from nascli.latency.devices import load_device
     from nascli.latency.table import default_table_path
-    from nascli.paths import search_order_text
+    from nascli.paths import search_order_text, table_devices
 
-    device = load_device(device).name  # an unknown name is a one-line error with suggestions
+    if device not in table_devices():  # a device with only tables (fitted) has no profile
+        device = load_device(device).name  # an unknown name: one-line error with suggestions
     path = default_table_path(device, space, resolution)
     if not path.is_file():
         raise ConfigError(

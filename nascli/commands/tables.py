@@ -1,4 +1,4 @@
-"""``nascli tables``: list, show, check, diff, validate, import and calibrate latency tables."""
+"""``nascli tables``: list, show, check, diff, validate, import, calibrate, fit latency tables."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from nascli.commands.progress import stages as _stages
 from nascli.errors import ConfigError
 
 tables_app = typer.Typer(
-    help="Latency tables: list, show, check, diff, validate, import, calibrate.",
+    help="Latency tables: list, show, check, diff, validate, import, calibrate, fit.",
     no_args_is_help=True,
 )
 
@@ -43,6 +43,8 @@ def tables_list(
                 {
                     "path": str(path),
                     "device": "?",
+                    "class": "?",
+                    "source": "?",
                     "space": "?",
                     "resolution": 0,
                     "entries": 0,
@@ -58,6 +60,8 @@ def tables_list(
             {
                 "path": str(path),
                 "device": table.device_name,
+                "class": _device_class(table.meta),
+                "source": _measured_by(table.meta),
                 "space": table.space,
                 "resolution": table.resolution,
                 "entries": len(table.entries),
@@ -72,11 +76,14 @@ def tables_list(
         emit_json({"tables": rows})
         return
     out = Table(title="Latency tables")
-    for column in ("device", "space", "res", "unit", "entries", "MAPE %", "±10 %", "nets", "path"):
+    for column in ("device", "class", "source", "space", "res", "unit", "entries", "MAPE %",
+                   "±10 %", "nets", "path"):  # fmt: skip
         out.add_column(column)
     for r in rows:
         out.add_row(
             r["device"],
+            r["class"],
+            r["source"],
             r["space"],
             str(r["resolution"]),
             str(r.get("unit", "?")),
@@ -87,6 +94,26 @@ def tables_list(
             r["path"],
         )
     stdout_console.print(out)
+
+
+def _device_class(meta: dict[str, Any]) -> str:
+    """The table's device class: recorded by ``tables fit``, else from its ORT provider."""
+    device = meta.get("device") or {}
+    if device.get("class"):
+        return str(device["class"])
+    providers = [p.get("name", "") for p in device.get("providers") or [] if isinstance(p, dict)]
+    arch = str((meta.get("host") or {}).get("arch", ""))
+    if providers and providers[0] in ("CPUExecutionProvider", "OpenVINOExecutionProvider"):
+        return "arm-cpu" if arch in ("aarch64", "arm64") else "x86-cpu"
+    return providers[0] if providers else "?"
+
+
+def _measured_by(meta: dict[str, Any]) -> str:
+    """Who measured the table: a public source (fitted tables) or nascli through ORT."""
+    source = (meta.get("measurements") or {}).get("source")
+    if source:
+        return str(source).split(" (")[0].split(",")[0]
+    return "nascli profile (ONNX Runtime)"
 
 
 @tables_app.command("show")
@@ -310,4 +337,63 @@ def tables_calibrate(
         f"wrote {out} from {len(info['nets'])} networks: {scales}; "
         f"overhead {info['overhead_ms']:.3f} ms; LOO MAPE {info['loo_mape_pct']} %; "
         + (f"prior {info['prior']}" if info["prior_used"] else "no device prior used")
+    )
+
+
+@tables_app.command("fit")
+@handle_errors
+def tables_fit(
+    space: str = typer.Option(..., "--space", help="Space of the measured networks."),
+    measurements: Path = typer.Option(
+        ..., "--measurements", help="CSV: an arch column and a latency column (ms)."
+    ),
+    out: Path = typer.Option(..., "--out", help="Table to write."),
+    device: str = typer.Option(..., "--device-name", help="Name of the device (e.g. samsung_a50)."),
+    device_class: str = typer.Option(
+        ..., "--device-class", help="gpu, x86-cpu, arm-cpu, npu or simulator."
+    ),
+    source: str = typer.Option(..., "--source", help="Where the measurements come from."),
+    runtime: str = typer.Option(..., "--runtime", help="What ran the networks on the device."),
+    column: str = typer.Option("latency_ms", "--column", help="The latency column of the CSV."),
+    batch_size: int = typer.Option(1, "--batch-size", help="Batch size the networks ran at."),
+    description: str = typer.Option("", "--description", help="One line about the device."),
+    holdout: int | None = typer.Option(
+        None, "--holdout", help="Networks held out for validation (default: a fifth)."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed of the fit / hold-out split."),
+    ridge: float = typer.Option(
+        1e-4, "--ridge", help="Pull of the per-key times toward a MACs + count prior."
+    ),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Fit a table to whole networks measured on a device (e.g. published benchmarks):
+    per-key times + overhead by non-negative least squares on relative error, validated
+    on networks the fit never saw."""
+    from nascli.latency.fit import fit_table, read_network_latencies
+    from nascli.spaces import get_space
+
+    if batch_size < 1:
+        raise ConfigError("--batch-size must be at least 1")
+    if ridge < 0:
+        raise ConfigError("--ridge must be >= 0")
+    the_space = get_space(space)
+    archs, ms = read_network_latencies(measurements, column)
+    held = holdout if holdout is not None else max(1, len(archs) // 5)
+    device_meta = {"name": device, "class": device_class, "batch_size": batch_size,
+                   "description": description}  # fmt: skip
+    info = {"source": source, "runtime": runtime, "file": measurements.name, "column": column,
+            "networks": len(archs), "script": "nascli tables fit"}  # fmt: skip
+    table = fit_table(the_space, archs, ms, device=device_meta, measurements=info,
+                      holdout=held, seed=seed, ridge=ridge)  # fmt: skip
+    table.save(out)
+    accuracy = {k: v for k, v in table.meta["accuracy"].items() if k != "date"}
+    if json_out:
+        emit_json({"table": str(out), "entries": len(table.entries), "fit": table.meta["fit"],
+                   "accuracy": accuracy})  # fmt: skip
+        return
+    stdout_console.print(
+        f"wrote {out}: {len(table.entries)} entries, "
+        f"overhead {table.meta['fit']['overhead_ms']:.3f} ms; on {accuracy['n']} held-out "
+        f"networks: MAPE {accuracy['mape_pct']:.2f} %, "
+        f"within ±10 % {accuracy['within_10pct'] * 100:.1f} %, Spearman {accuracy.get('spearman')}"
     )

@@ -28,6 +28,20 @@ def op_group(key: LayerKey) -> str:
     return f"{key.op}:k{key.kernel}" if key.op in ("conv", "nb201_conv") else key.op
 
 
+#: How entries share scale factors: by op type (few groups, for free fits from K nets), or
+#: one per key (only with a device prior that ties the keys together, as on FBNet).
+GROUPINGS = ("op", "key")
+
+
+def group_of(key: LayerKey, grouping: str = "op") -> str:
+    """The group of ``key`` under ``grouping`` (``GROUPINGS``)."""
+    if grouping == "key":
+        return key.to_str()
+    if grouping != "op":
+        raise ConfigError(f"unknown grouping {grouping!r}; known: {', '.join(GROUPINGS)}")
+    return op_group(key)
+
+
 def read_measurements(path: Path) -> list[tuple[str, float]]:
     """(arch reference, latency_ms) rows from a CSV with columns ``arch,latency_ms``."""
     path = Path(path)
@@ -54,14 +68,15 @@ def read_measurements(path: Path) -> list[tuple[str, float]]:
 
 
 class GroupSums:
-    """Per-arch vector of base-table time per op group (cached per arch)."""
+    """Per-arch vector of base-table time per group (op type or key; cached per arch)."""
 
-    def __init__(self, table: LatencyTable) -> None:
+    def __init__(self, table: LatencyTable, grouping: str = "op") -> None:
         from nascli.latency.predict import Predictor
 
         self.table = table
+        self.grouping = grouping
         self.predictor = Predictor(table, fit={"scale": 1.0, "overhead_ms": 0.0})
-        groups = sorted({op_group(LayerKey.from_str(k)) for k in table.entries})
+        groups = sorted({group_of(LayerKey.from_str(k), grouping) for k in table.entries})
         self.groups = groups
         self._index = {g: i for i, g in enumerate(groups)}
         self._cache: dict[str, list[float]] = {}
@@ -74,7 +89,7 @@ class GroupSums:
         sums = [0.0] * len(self.groups)
         for key in self.predictor.space.layers(arch, resolution=self.table.resolution):
             value = self.predictor.key_value(key)
-            group = self._index.get(op_group(key))
+            group = self._index.get(group_of(key, self.grouping))
             if value is not None and group is not None:
                 sums[group] += value[0]
         self._cache[arch.canonical] = sums

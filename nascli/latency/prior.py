@@ -132,6 +132,11 @@ class DevicePrior:
     def matches(self, table: LatencyTable) -> bool:
         return self.base_fingerprint == base_fingerprint(table)
 
+    @property
+    def grouping(self) -> str:
+        """How the base's entries share scales: ``op`` (op types) or ``key`` (one each)."""
+        return str(self.meta.get("grouping", "op"))
+
 
 def priors_dir() -> Path:
     from nascli.paths import latency_tables_dir
@@ -286,15 +291,20 @@ def build_prior(
     latencies,
     devices: Sequence[str],
     source: dict[str, Any],
+    grouping: str = "op",
 ) -> DevicePrior:
-    """Fit the prior of ``base`` from ``latencies`` (nets × devices) of ``archs``."""
+    """Fit the prior of ``base`` from ``latencies`` (nets × devices) of ``archs``.
+
+    ``grouping="key"`` gives every entry its own scale (a prior over whole tables): with
+    many measured devices it carries how the blocks of a space trade off across hardware.
+    """
     import numpy as np
     from scipy.stats import spearmanr
 
     from nascli.latency.calibrate import GroupSums
     from nascli.latency.table import now_iso
 
-    sums = GroupSums(base)
+    sums = GroupSums(base, grouping)
     x = np.array([sums(a) for a in archs])
     latencies = np.asarray(latencies, float)
     mean, cov, z = derive_prior_stats(x, latencies)
@@ -316,6 +326,7 @@ def build_prior(
         cov=[[round(float(v), 12) for v in row] for row in cov],
         meta={
             "base_device": base.device_name,
+            "grouping": grouping,
             "created": now_iso(),
             "method": "N(mean, cov) of per-device NNLS group scales + overhead / mean latency",
             "source": dict(source),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from nascli.latency.calibrate import GroupSums, family_group, fit_calibration, op_group
+from nascli.latency.calibrate import GroupSums, family_group, fit_calibration, group_of
 from nascli.latency.table import LatencyTable
 from nascli.layers import LayerKey
 
@@ -36,7 +36,8 @@ def calibrate_table(
         prior = "none"  # device priors hold ms-per-ms scales, not ms per simulated cycle
     found, prior_path = resolve_prior(base, prior)
 
-    sums = GroupSums(base)
+    grouping = found.grouping if found is not None else "op"
+    sums = GroupSums(base, grouping)
     archs = [resolve_arch(ref, base.space) for ref, _ in measurements]
     x = [sums(a) for a in archs]
     y = [v for _, v in measurements]
@@ -56,7 +57,7 @@ def calibrate_table(
     table = LatencyTable(meta=copy.deepcopy(base.meta), entries={})
     offset = float(base.meta.get("entry_offset_ms", 0.0))
     for text, entry in base.entries.items():
-        factor = scales[op_group(LayerKey.from_str(text))]
+        factor = scales[group_of(LayerKey.from_str(text), grouping)]
         new = {
             f: round(max(float(entry[f]) - offset, 0.0) * factor, 6)
             for f in ("median_ms", "min_ms", "p10_ms", "p90_ms")
@@ -66,7 +67,7 @@ def calibrate_table(
     table.meta["families"] = {}
     for name, model in families.items():
         # Family models are linear in their coefficients: scale them like their entries.
-        factor = scales.get(family_group(name), 1.0)
+        factor = scales.get(family_group(name), 1.0) if grouping == "op" else 1.0
         table.meta["families"][name] = {
             **model,
             "coef": {k: v * factor for k, v in model["coef"].items()},
@@ -88,6 +89,7 @@ def calibrate_table(
         "scales": {k: round(v, 6) for k, v in scales.items()},
         "overhead_ms": round(fit["overhead_ms"], 6),
         "ridge_lambda": fit["lambda"],
+        "grouping": grouping,
         "prior": prior_path,
         "prior_used": fit.get("method") == "prior",
         "prior_sigma": fit.get("sigma"),
@@ -96,7 +98,16 @@ def calibrate_table(
         else None,
         "nets": [{"arch": a.canonical, "latency_ms": v} for a, v in zip(archs, y, strict=True)],
     }
+    if "measurements" in table.meta:  # a fitted base: say whose timings the new table holds
+        table.meta["measurements"] = {
+            **table.meta["measurements"],
+            "source": f"{len(y)} networks measured on {device_name} (tables calibrate), "
+            f"scaling {base.device_name}'s table",
+            "runtime": "as measured on the device",
+            "networks": len(y),
+        }
     table.meta.pop("accuracy", None)
+    table.meta.pop("fit_accuracy", None)
     if base.unit != "ms":  # e.g. simulated HTP cycles: the scales turn them into ms
         table.meta["unit"] = "ms"
         table.meta["calibration"]["base_unit"] = base.unit

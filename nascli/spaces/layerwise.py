@@ -22,7 +22,7 @@ from nascli.cost import Cost, network_cost
 from nascli.errors import ConfigError
 from nascli.layers import LayerKey
 from nascli.spaces.blocks.base import Block
-from nascli.spaces.blocks.registry import block_type
+from nascli.spaces.blocks.registry import block_type, vanishes_when_shape_kept
 from nascli.spaces.layerwise_config import Choice, LayerSlot, layerwise_space_kwargs
 
 if TYPE_CHECKING:
@@ -104,11 +104,14 @@ class LayerwiseSpace:
         """
         out = list(names)
         for run in self._runs:
-            kept = [out[i] for i in run if self.choices[out[i]].type != "identity"]
-            dropped = [out[i] for i in run if self.choices[out[i]].type == "identity"]
+            kept = [out[i] for i in run if not self._vanishes(out[i])]
+            dropped = [out[i] for i in run if self._vanishes(out[i])]
             for index, name in zip(run, kept + dropped, strict=True):
                 out[index] = name
         return self.make(out)
+
+    def _vanishes(self, name: str) -> bool:
+        return vanishes_when_shape_kept(self.choices[name].type)
 
     def parse(self, body: str) -> Arch:
         arch = Arch(self.name, self._join(self._split(body.strip())))
@@ -302,7 +305,7 @@ def _shape_keeping_runs(
     width = stem_width
     for index, slot in enumerate(slots):
         keeps = slot.stride == 1 and slot.width == width
-        has_identity = any(choices[name].type == "identity" for name in slot.choices)
+        has_identity = any(vanishes_when_shape_kept(choices[n].type) for n in slot.choices)
         if keeps and has_identity:
             if runs and runs[-1][-1] == index - 1 and slots[runs[-1][-1]].choices == slot.choices:
                 runs[-1].append(index)

@@ -1,8 +1,10 @@
-"""The ``identity`` block type: a layer-wise space's "no operation" choice.
+"""The ``identity`` and ``skip`` block types: a layer-wise space's "no operation" choice.
 
 Where the block keeps the shape it is nothing at all (no unit, no cost). Where it changes
-stride or width it cannot be an identity, so it becomes a 1×1 conv (stride s) + BN with no
-activation, as NAS-Bench-Macro defines its identity at a stage's first layer.
+stride or width it cannot be an identity, so it becomes a 1×1 conv (stride s) + BN:
+with no activation for ``identity``, as NAS-Bench-Macro defines its identity at a stage's
+first layer, and followed by a ReLU for ``skip``, as FBNet (and HW-NAS-Bench's rebuild of
+its space) defines its ``skip`` choice.
 """
 
 from __future__ import annotations
@@ -24,12 +26,15 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Identity:
     name: str = "identity"
+    act: str = "none"  # after the 1×1 conv that replaces it where the shape changes
     uses_bottleneck: bool = False
+    # Nothing at a layer that keeps the shape: such choices are interchangeable there.
+    vanishes_when_shape_kept: bool = True
 
     def expand(self, block: Block, cin: int, size: int, residual: bool) -> list[LayerKey]:
         if block.stride == 1 and cin == block.width:
             return []
-        return [LayerKey("conv", cin, block.width, 1, block.stride, size, size, act="none")]
+        return [LayerKey("conv", cin, block.width, 1, block.stride, size, size, act=self.act)]
 
     def cost(self, block: Block, cin: int, size: int) -> BlockTotals:
         keys = self.expand(block, cin, size, True)
@@ -48,10 +53,11 @@ class Identity:
         change = (s != 1) | (cin != w)
         none = ACT["none"]
         parts = [
-            make(arch, 1, OP["conv"], cin, w, 1, s, size, size, 0, none, RES["none"], none,
-                 where=change)
+            make(arch, 1, OP["conv"], cin, w, 1, s, size, size, 0, ACT[self.act], RES["none"],
+                 none, where=change)
         ]  # fmt: skip
         return parts, np.where(change, out_size(size, 1, s), size)
 
 
 BLOCK = Identity()
+SKIP = Identity("skip", act="relu")

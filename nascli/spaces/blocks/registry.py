@@ -8,7 +8,15 @@ tables are plain dicts built from the modules' definitions.
 from __future__ import annotations
 
 from nascli.errors import ConfigError, suggest
-from nascli.spaces.blocks import identity, idw, inverted_residual, nb201_ops, resnet, stem_head
+from nascli.spaces.blocks import (
+    grouped_ir,
+    identity,
+    idw,
+    inverted_residual,
+    nb201_ops,
+    resnet,
+    stem_head,
+)
 from nascli.spaces.blocks.base import BlockType, UnitOp
 
 BLOCK_TYPES: dict[str, BlockType] = {
@@ -20,6 +28,9 @@ BLOCK_TYPES: dict[str, BlockType] = {
         resnet.BASIC,
         resnet.BOTTLENECK,
         identity.BLOCK,
+        identity.SKIP,
+        grouped_ir.FBNET_IR,
+        grouped_ir.FBNET_IR_G2,
     )
 }
 
@@ -38,6 +49,7 @@ UNIT_OPS: dict[str, UnitOp] = {
         nb201_ops.ZERO,
         nb201_ops.RES,
         nb201_ops.HEAD,
+        grouped_ir.UNIT,
     )
 }
 
@@ -59,3 +71,8 @@ def unit_op(name: str) -> UnitOp:
     if found is None:
         raise ConfigError(f"no unit op {name!r}; known: {', '.join(UNIT_OPS)}")
     return found
+
+
+def vanishes_when_shape_kept(name: str) -> bool:
+    """Is block type ``name`` nothing at all at a layer that keeps the shape (a skip)?"""
+    return bool(getattr(block_type(name), "vanishes_when_shape_kept", False))

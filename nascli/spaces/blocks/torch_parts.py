@@ -53,6 +53,19 @@ def shortcut_module(key: LayerKey) -> nn.Module | None:
     return None
 
 
+class ChannelShuffle(nn.Module):
+    """ShuffleNet's channel shuffle: (N, g·c, H, W) → (N, c·g, H, W), so that the next
+    grouped conv sees channels of every group of the previous one."""
+
+    def __init__(self, groups: int) -> None:
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        return x.view(n, self.groups, c // self.groups, h, w).transpose(1, 2).reshape(n, c, h, w)
+
+
 class PoolClassifier(nn.Module):
     """Global average pool + linear classifier."""
 
