@@ -103,9 +103,13 @@ def _device_class(meta: dict[str, Any]) -> str:
         return str(device["class"])
     providers = [p.get("name", "") for p in device.get("providers") or [] if isinstance(p, dict)]
     arch = str((meta.get("host") or {}).get("arch", ""))
+    if meta.get("unit") == "htp_cycles":
+        return "npu-simulator"  # QNN's x86 HTP simulator: cycles, not a device's time
     if providers and providers[0] in ("CPUExecutionProvider", "OpenVINOExecutionProvider"):
         return "arm-cpu" if arch in ("aarch64", "arm64") else "x86-cpu"
-    return providers[0] if providers else "?"
+    named = {"CUDAExecutionProvider": "gpu", "TensorrtExecutionProvider": "gpu",
+             "QNNExecutionProvider": "npu", "CoreMLExecutionProvider": "apple"}  # fmt: skip
+    return named.get(providers[0], providers[0]) if providers else "?"
 
 
 def _measured_by(meta: dict[str, Any]) -> str:
