@@ -16,6 +16,7 @@ from nascli.commands.common import (
     stderr_console,
     stdout_console,
 )
+from nascli.config import check_seed
 from nascli.errors import ConfigError
 
 app = typer.Typer(
@@ -100,6 +101,7 @@ def score_command(
     from nascli.spaces import resolve_arch
 
     _check_common(batch_size, batches, resolution)
+    check_seed(seed)
     items = parse_proxy_list(proxy)
     the_arch = resolve_arch(arch, space)
     result = score_arch(
@@ -271,6 +273,7 @@ def bench_command(
     from nascli.proxies.ensemble import parse_proxy_list
 
     _check_common(batch_size, batches, resolution)
+    check_seed(seed)
     items = parse_proxy_list(proxy)
     if published is not None and not published.is_file():
         raise ConfigError(f"no such published-correlations file: {published}")

@@ -12,7 +12,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nascli.errors import ConfigError
+from nascli.errors import ConfigError, JobError
 
 if TYPE_CHECKING:
     import optuna
@@ -53,6 +53,11 @@ def make_storage(url: str) -> Any:
         )
         raise ConfigError(f"storage {redact(url)}: missing driver {exc.name}{hint}") from None
     except Exception as exc:  # sqlalchemy OperationalError, ArgumentError, ...
+        from nascli.faults import storage_fault
+
+        fault = storage_fault(exc, server=False)
+        if fault is not None:  # a damaged or full database: not the user's input (exit 1)
+            raise JobError(f"cannot open storage {redact(url)}: {fault}") from None
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ConfigError(f"cannot open storage {redact(url)}: {message}") from None
 
