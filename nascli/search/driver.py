@@ -245,6 +245,14 @@ class SearchDriver:
         except ValueError as exc:  # directions differ from the stored study's
             raise ConfigError(f"study {self.study_name!r}: {exc}") from None
 
+    def arch(self, canonical: str) -> Arch:
+        """A stored architecture string parsed by this search's space object (a space given
+        by path has no entry in configs/: it is never looked up by name)."""
+        name, _, body = canonical.partition(":")
+        if name != self.space.name:
+            raise ConfigError(f"study holds {canonical!r}, not of space {self.space.name!r}")
+        return self.space.parse(body)
+
     # ---------------------------------------------------------------- records
     def records(self, study: optuna.Study) -> list[TrialRecord]:
         out = []
@@ -283,7 +291,7 @@ class SearchDriver:
         else:
             ranks = pareto_ranks(points)
             keys = [(-float(rank), p[0]) for rank, p in zip(ranks, points, strict=True)]
-        return [Member(Arch.from_canonical(r.arch), k) for r, k in zip(done, keys, strict=True)]  # type: ignore[arg-type]
+        return [Member(self.arch(r.arch), k) for r, k in zip(done, keys, strict=True)]  # type: ignore[arg-type]
 
     def _reranked(
         self, done: list[TrialRecord], points: list[tuple[float, ...]]
@@ -347,6 +355,7 @@ class SearchDriver:
             info.update(cached=True, scores=cached.info.get("scores", {}))
             set_info(trial, info)
             return _unwrap(cached.values)
+        self._claim(trial, arch, info)
         scores, seconds, error = self.score(arch)
         info["proxy_seconds"] = seconds
         if self.layerwise is not None and self.layerwise.last_terms is not None:
@@ -360,6 +369,26 @@ class SearchDriver:
         values = [value] + [facts.value(o.name) for o in self.objectives[1:]]
         set_info(trial, info)
         return _unwrap(tuple(values))
+
+    def _claim(self, trial: optuna.Trial, arch: Arch, info: dict[str, Any]) -> None:
+        """Record ``arch`` on the running trial before scoring it, unless another worker's
+        RUNNING trial already holds it (then this trial is pruned: never scored twice).
+
+        The record is what other workers' proposers read as "seen". Two workers that read
+        the study before either wrote can still pick the same net; both are then scored,
+        and the outputs keep one row per architecture.
+        """
+        import optuna
+
+        running = trial.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+        if any(
+            t.number != trial.number and t.user_attrs.get(ATTR, {}).get("arch") == arch.canonical
+            for t in running
+        ):
+            info["duplicate_of_running"] = True
+            set_info(trial, info)
+            raise optuna_pruned()
+        trial.set_user_attr(ATTR, {**info, "scoring": True})
 
     def score(self, arch: Arch) -> tuple[dict[str, float], float, str | None]:
         """Every component proxy on ``arch``: (scores, seconds, first error or None)."""
@@ -407,10 +436,40 @@ class SearchDriver:
         timeout: float | None,
         on_trial: Callable[[SearchState], None] | None = None,
     ) -> None:
-        """Optimise until ``iterations`` evaluations exist in the study (all workers) or timeout."""
-        if self.state(study).done >= iterations:
-            return
+        """Optimise until ``iterations`` evaluations exist in the study (all workers) or timeout.
 
+        A transient storage error (a restarting server, a dropped connection, a lock held
+        too long) is retried with bounded, jittered backoff (``storage.TransientRetry``);
+        the trial it interrupted stays RUNNING until Optuna's heartbeat fails it (after
+        ``GRACE_SECONDS``) and its net is proposed again. Anything else, or weather longer
+        than the retry window, propagates (one line, exit 1, at the top).
+        """
+        import time
+
+        from nascli.search.storage import TransientRetry
+
+        retry = TransientRetry()
+        started = time.monotonic()
+        while True:
+            try:
+                if self.state(study).done >= iterations:
+                    return
+                left = None if timeout is None else timeout - (time.monotonic() - started)
+                if left is not None and left <= 0:
+                    return
+                self._optimize(study, iterations, left, on_trial)
+                return
+            except Exception as exc:
+                if not retry.wait(exc):
+                    raise
+
+    def _optimize(
+        self,
+        study: optuna.Study,
+        iterations: int,
+        timeout: float | None,
+        on_trial: Callable[[SearchState], None] | None,
+    ) -> None:
         def callback(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
             state = self.state(study)
             if on_trial is not None:

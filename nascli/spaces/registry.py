@@ -21,6 +21,12 @@ __all__ = ["get_space", "list_spaces"]
 
 _BUILTIN_PYTHON_SPACES = RESERVED_NAMES
 
+#: Spaces read from a file path in this process, by their own name. An architecture stores
+#: its space's *name* (``Arch.space``); once a space file is loaded, that name resolves to
+#: it, so outputs, baselines, exports and resumed studies never look it up in configs/.
+_FILE_SPACES: dict[str, SearchSpace] = {}
+_FILE_DATA: dict[str, object] = {}  # the YAML each was read from (a name means one space)
+
 
 def _yaml_spaces() -> dict[str, Path]:
     return config_files("spaces")
@@ -38,20 +44,52 @@ def get_space(name: str) -> SearchSpace:
         from nascli.spaces.nb201 import NB201Space
 
         return NB201Space()
+    if name in _FILE_SPACES:
+        return _FILE_SPACES[name]
     yaml_spaces = _yaml_spaces()
     if name in yaml_spaces:
         return _load_yaml_space(yaml_spaces[name])
     path = Path(name)
-    if name.endswith((".yaml", ".yml")) or path.is_file():
-        return _load_yaml_space(path)
+    if name.endswith((".yaml", ".yml")) or path.exists():
+        return _register_file_space(path, yaml_spaces)
     raise ConfigError(
         f"unknown search space {name!r}{suggest(name, list_spaces())}; "
         f"known: {', '.join(list_spaces())}"
     )
 
 
-def _load_yaml_space(path: Path) -> SearchSpace:
+def _register_file_space(path: Path, yaml_spaces: dict[str, Path]) -> SearchSpace:
+    """Load the space file ``path`` and make its name resolve to it in this process.
+
+    A file whose name is taken by another space (in configs/ or another file) with a
+    different definition is refused: an architecture ``name:...`` must mean one space.
+    """
     data = read_yaml_file(path)
+    space = _space_from_data(data, path)
+    known = _FILE_SPACES.get(space.name)
+    if known is not None:
+        if _FILE_DATA[space.name] != data:
+            raise ConfigError(
+                f"{path}: space name {space.name!r} is already used by another space file "
+                "loaded in this run; give the file's space another name"
+            )
+        return known
+    other_path = yaml_spaces.get(space.name)
+    if other_path is not None and read_yaml_file(other_path) != data:
+        raise ConfigError(
+            f"{path}: space name {space.name!r} is already the space defined in {other_path}; "
+            "give the file's space another name"
+        )
+    _FILE_SPACES[space.name] = space
+    _FILE_DATA[space.name] = data
+    return space
+
+
+def _load_yaml_space(path: Path) -> SearchSpace:
+    return _space_from_data(read_yaml_file(path), path)
+
+
+def _space_from_data(data: object, path: Path) -> SearchSpace:
     family = data.get("family", "macro") if isinstance(data, dict) else None
     if family == "macro":
         from nascli.spaces.macro import MacroSpace
