@@ -19,6 +19,11 @@ from typing import Any
 
 HANDLED = (signal.SIGTERM, signal.SIGINT)
 
+# The signal received, kept after raising: a handler's exception raised inside a weakref
+# callback or ``__del__`` is printed as "Exception ignored" and lost, so loops also call
+# ``raise_if_signalled`` at safe points (each trial).
+_received: list[int] = []
+
 
 class Interrupted(KeyboardInterrupt):
     """A stop asked by a signal; ``exit_code`` is 128 + its number."""
@@ -29,6 +34,25 @@ class Interrupted(KeyboardInterrupt):
         self.name = signal.Signals(signum).name
         self.detail = detail
         super().__init__(f"interrupted by {self.name}" + (f": {detail}" if detail else ""))
+
+
+def interruption_in(exc: BaseException) -> KeyboardInterrupt | None:
+    """The signal behind ``exc``, if any: a library that meets ``Interrupted`` in its own
+    cleanup may raise something else from it (Optuna: ``UnboundLocalError``)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def raise_if_signalled() -> None:
+    """Raise ``Interrupted`` again if a signal arrived (its first raise may have been lost)."""
+    if _received:
+        raise Interrupted(_received[0])
 
 
 def exit_code_of(exc: KeyboardInterrupt) -> int:
@@ -50,6 +74,7 @@ def signals_raise() -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        _received.clear()
 
 
 def raise_on_signals(*, once: bool = False) -> None:
@@ -64,6 +89,7 @@ def raise_on_signals(*, once: bool = False) -> None:
         return
 
     def handler(signum: int, _frame: Any) -> None:
+        _received.append(signum)
         if once:
             for sig in HANDLED:
                 signal.signal(sig, signal.SIG_IGN)

@@ -447,6 +447,7 @@ class SearchDriver:
         import time
 
         from nascli.search.storage import TransientRetry
+        from nascli.signals import raise_if_signalled
 
         retry = TransientRetry()
         started = time.monotonic()
@@ -458,6 +459,7 @@ class SearchDriver:
                 if left is not None and left <= 0:
                     return
                 self._optimize(study, iterations, left, on_trial)
+                raise_if_signalled()
                 return
             except Exception as exc:
                 if not retry.wait(exc):
@@ -470,7 +472,10 @@ class SearchDriver:
         timeout: float | None,
         on_trial: Callable[[SearchState], None] | None,
     ) -> None:
+        from nascli.signals import raise_if_signalled
+
         def callback(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+            raise_if_signalled()  # a signal whose exception a library swallowed
             state = self.state(study)
             if on_trial is not None:
                 on_trial(state)

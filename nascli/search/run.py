@@ -23,7 +23,7 @@ from nascli.search.outputs import SearchResult, write_outputs
 from nascli.search.storage import fail_stale_running, redact, storage_url_for
 from nascli.search.study_info import describe_study
 from nascli.search.workers import configure_threads, join_workers, start_workers, stop_workers
-from nascli.signals import Interrupted, signals_raise
+from nascli.signals import Interrupted, interruption_in, signals_raise
 
 LOCK_FILE = ".nascli.lock"
 
@@ -152,13 +152,13 @@ def _run_locked(
     processes = start_workers(run_config, study_name, storage_url) if config.workers > 1 else []
     try:
         driver.run(study, iterations=config.iterations, timeout=config.time_limit, on_trial=hook)
-    except KeyboardInterrupt as exc:
+    except BaseException as exc:
         stop_workers(processes)
-        signum = getattr(exc, "signum", 2)
+        signal = interruption_in(exc)
+        if signal is None:
+            raise
+        signum = getattr(signal, "signum", 2)
         raise _interrupted(driver, study, run_dir, start, Interrupted(signum)) from None
-    except BaseException:
-        stop_workers(processes)
-        raise
     if processes:
         join_workers(processes)
     search_seconds = time.perf_counter() - start
@@ -169,7 +169,14 @@ def _run_locked(
 def _interrupted(
     driver: SearchDriver, study: Any, run_dir: Path, start: float, signal: Interrupted
 ) -> Interrupted:
-    """Write what the finished trials give (fast steps only) and say so in one line."""
+    """Write what the finished trials give (fast steps only) and say so in one line.
+
+    Every worker of a local run is stopped and this process holds the run dir's lock, so a
+    trial still RUNNING (its worker was stopped mid-``tell``) is failed now; a ``--storage``
+    study leaves that to the heartbeat (other machines may be running trials).
+    """
+    if not driver.config.storage:
+        fail_stale_running(study)
     done = driver.state(study).done
     written = write_outputs(
         driver, study, run_dir, search_seconds=time.perf_counter() - start, start=start,

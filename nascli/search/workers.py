@@ -40,7 +40,7 @@ def worker_main(
     import sys
 
     from nascli import faults
-    from nascli.signals import die_with_parent, exit_code_of, raise_on_signals
+    from nascli.signals import die_with_parent, exit_code_of, interruption_in, raise_on_signals
 
     raise_on_signals(once=True)
     die_with_parent(parent)
@@ -57,6 +57,9 @@ def worker_main(
     except KeyboardInterrupt as exc:
         sys.exit(exit_code_of(exc))
     except Exception as exc:
+        signal = interruption_in(exc)
+        if signal is not None:
+            sys.exit(exit_code_of(signal))
         message, code = faults.describe(exc)
         if os.environ.get(faults.DEBUG_ENV, "") not in ("", "0"):
             import traceback
