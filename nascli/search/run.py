@@ -152,6 +152,7 @@ def _run_locked(
     processes = start_workers(run_config, study_name, storage_url) if config.workers > 1 else []
     try:
         driver.run(study, iterations=config.iterations, timeout=config.time_limit, on_trial=hook)
+        join_workers(processes)  # a signal while waiting for them stops them too
     except BaseException as exc:
         stop_workers(processes)
         signal = interruption_in(exc)
@@ -159,8 +160,6 @@ def _run_locked(
             raise
         signum = getattr(signal, "signum", 2)
         raise _interrupted(driver, study, run_dir, start, Interrupted(signum)) from None
-    if processes:
-        join_workers(processes)
     search_seconds = time.perf_counter() - start
 
     return write_outputs(driver, study, run_dir, search_seconds=search_seconds, start=start)
