@@ -13,6 +13,7 @@ def test_a_net_running_elsewhere_is_not_scored_again(tmp_path: Path) -> None:
 
     from nascli.config import resolve_config
     from nascli.search.driver import SearchDriver
+    from nascli.search.study_info import claim_arch
     from nascli.spaces import get_space
 
     config = resolve_config(
@@ -25,18 +26,17 @@ def test_a_net_running_elsewhere_is_not_scored_again(tmp_path: Path) -> None:
     arch = get_space("nb201").from_index(13714)
 
     running = study_a.ask()
-    first._claim(running, arch, {"worker": 0, "arch": arch.canonical})
+    assert claim_arch(running, {"worker": 0, "arch": arch.canonical})
     # the other worker sees the claim as soon as it is made (the proposers' "seen" set)
     assert [(r.state, r.arch) for r in second.records(study_b)] == [("RUNNING", arch.canonical)]
 
     duplicate = study_b.ask()
-    with pytest.raises(optuna.TrialPruned):
-        second._claim(duplicate, arch, {"worker": 1, "arch": arch.canonical})
+    assert not claim_arch(duplicate, {"worker": 1, "arch": arch.canonical})
     study_b.tell(duplicate, state=optuna.trial.TrialState.PRUNED)
     stored = study_b.get_trials()[1].user_attrs["nascli"]
     assert stored["duplicate_of_running"] is True
 
     study_a.tell(running, 1.0)  # finished: the net is now a cached COMPLETE result
     later = study_b.ask()
-    second._claim(later, arch, {"worker": 1, "arch": arch.canonical})  # no RUNNING holder
+    assert claim_arch(later, {"worker": 1, "arch": arch.canonical})  # no RUNNING holder
     assert study_b.get_trials()[2].user_attrs["nascli"]["scoring"] is True

@@ -42,7 +42,7 @@ from nascli.search.components import (
 )
 from nascli.search.evolution import Evolution, Member, NoFeasibleCandidate, pareto_ranks
 from nascli.search.storage import make_storage
-from nascli.search.study_info import ATTR, set_info, store_arch_params
+from nascli.search.study_info import ATTR, claim_arch, set_info, store_arch_params
 from nascli.search.surrogate import TERMS_KEY, LayerwiseProxy, SurrogateProposer
 
 if TYPE_CHECKING:
@@ -355,7 +355,8 @@ class SearchDriver:
             info.update(cached=True, scores=cached.info.get("scores", {}))
             set_info(trial, info)
             return _unwrap(cached.values)
-        self._claim(trial, arch, info)
+        if not claim_arch(trial, info):  # RUNNING in another worker: never scored twice
+            raise optuna_pruned()
         scores, seconds, error = self.score(arch)
         info["proxy_seconds"] = seconds
         if self.layerwise is not None and self.layerwise.last_terms is not None:
@@ -369,26 +370,6 @@ class SearchDriver:
         values = [value] + [facts.value(o.name) for o in self.objectives[1:]]
         set_info(trial, info)
         return _unwrap(tuple(values))
-
-    def _claim(self, trial: optuna.Trial, arch: Arch, info: dict[str, Any]) -> None:
-        """Record ``arch`` on the running trial before scoring it, unless another worker's
-        RUNNING trial already holds it (then this trial is pruned: never scored twice).
-
-        The record is what other workers' proposers read as "seen". Two workers that read
-        the study before either wrote can still pick the same net; both are then scored,
-        and the outputs keep one row per architecture.
-        """
-        import optuna
-
-        running = trial.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
-        if any(
-            t.number != trial.number and t.user_attrs.get(ATTR, {}).get("arch") == arch.canonical
-            for t in running
-        ):
-            info["duplicate_of_running"] = True
-            set_info(trial, info)
-            raise optuna_pruned()
-        trial.set_user_attr(ATTR, {**info, "scoring": True})
 
     def score(self, arch: Arch) -> tuple[dict[str, float], float, str | None]:
         """Every component proxy on ``arch``: (scores, seconds, first error or None)."""
@@ -438,41 +419,15 @@ class SearchDriver:
     ) -> None:
         """Optimise until ``iterations`` evaluations exist in the study (all workers) or timeout.
 
-        A transient storage error (a restarting server, a dropped connection, a lock held
-        too long) is retried with bounded, jittered backoff (``storage.TransientRetry``);
-        the trial it interrupted stays RUNNING until Optuna's heartbeat fails it (after
-        ``GRACE_SECONDS``) and its net is proposed again. Anything else, or weather longer
-        than the retry window, propagates (one line, exit 1, at the top).
+        Transient storage errors are retried (``storage.call_with_retry``); the trial one
+        interrupted is failed by Optuna's heartbeat after ``GRACE_SECONDS`` and re-proposed.
         """
         import time
 
-        from nascli.search.storage import TransientRetry
+        from nascli.search.storage import call_with_retry
         from nascli.signals import raise_if_signalled
 
-        retry = TransientRetry()
         started = time.monotonic()
-        while True:
-            try:
-                if self.state(study).done >= iterations:
-                    return
-                left = None if timeout is None else timeout - (time.monotonic() - started)
-                if left is not None and left <= 0:
-                    return
-                self._optimize(study, iterations, left, on_trial)
-                raise_if_signalled()
-                return
-            except Exception as exc:
-                if not retry.wait(exc):
-                    raise
-
-    def _optimize(
-        self,
-        study: optuna.Study,
-        iterations: int,
-        timeout: float | None,
-        on_trial: Callable[[SearchState], None] | None,
-    ) -> None:
-        from nascli.signals import raise_if_signalled
 
         def callback(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
             raise_if_signalled()  # a signal whose exception a library swallowed
@@ -482,13 +437,18 @@ class SearchDriver:
             if state.done >= iterations:
                 study.stop()
 
-        study.optimize(
-            self.objective,
-            timeout=timeout,
-            catch=(ProxyFailure,),
-            callbacks=[callback],
-            gc_after_trial=False,
-        )
+        def attempt() -> None:
+            if self.state(study).done >= iterations:
+                return
+            left = None if timeout is None else timeout - (time.monotonic() - started)
+            if left is None or left > 0:
+                study.optimize(
+                    self.objective, timeout=left, catch=(ProxyFailure,), callbacks=[callback],
+                    gc_after_trial=False,
+                )  # fmt: skip
+            raise_if_signalled()
+
+        call_with_retry(attempt)
 
 
 def optuna_pruned() -> Exception:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -194,3 +195,16 @@ class TransientRetry:
         self.tries += 1
         self.last_wake = time.monotonic()
         return True
+
+
+def call_with_retry(call: Callable[[], None], retry: TransientRetry | None = None) -> None:
+    """``call()``, called again after each transient storage error until it returns, a
+    permanent error is raised, or the weather outlasts ``RETRY_WINDOW_SECONDS``."""
+    retry = retry or TransientRetry()
+    while True:
+        try:
+            call()
+            return
+        except Exception as exc:
+            if not retry.wait(exc):
+                raise
