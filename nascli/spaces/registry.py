@@ -25,7 +25,6 @@ _BUILTIN_PYTHON_SPACES = RESERVED_NAMES
 #: its space's *name* (``Arch.space``); once a space file is loaded, that name resolves to
 #: it, so outputs, baselines, exports and resumed studies never look it up in configs/.
 _FILE_SPACES: dict[str, SearchSpace] = {}
-_FILE_DATA: dict[str, object] = {}  # the YAML each was read from (a name means one space)
 
 
 def _yaml_spaces() -> dict[str, Path]:
@@ -61,19 +60,13 @@ def get_space(name: str) -> SearchSpace:
 def _register_file_space(path: Path, yaml_spaces: dict[str, Path]) -> SearchSpace:
     """Load the space file ``path`` and make its name resolve to it in this process.
 
-    A file whose name is taken by another space (in configs/ or another file) with a
-    different definition is refused: an architecture ``name:...`` must mean one space.
+    A file that takes the name of a space in configs/ with a different definition is
+    refused: an architecture ``name:...`` must mean the same space in every run. Between
+    space files, the one loaded last holds the name (a long-lived process may load an
+    edited file again).
     """
     data = read_yaml_file(path)
     space = _space_from_data(data, path)
-    known = _FILE_SPACES.get(space.name)
-    if known is not None:
-        if _FILE_DATA[space.name] != data:
-            raise ConfigError(
-                f"{path}: space name {space.name!r} is already used by another space file "
-                "loaded in this run; give the file's space another name"
-            )
-        return known
     other_path = yaml_spaces.get(space.name)
     if other_path is not None and read_yaml_file(other_path) != data:
         raise ConfigError(
@@ -81,7 +74,6 @@ def _register_file_space(path: Path, yaml_spaces: dict[str, Path]) -> SearchSpac
             "give the file's space another name"
         )
     _FILE_SPACES[space.name] = space
-    _FILE_DATA[space.name] = data
     return space
 
 
