@@ -24,6 +24,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
     context_settings={"help_option_names": ["-h", "--help"]},
+    epilog="--debug (anywhere) or NASCLI_DEBUG=1: show the traceback behind an error.",
 )
 
 
@@ -57,4 +58,17 @@ app.command("search", help=search_commands.HELP)(search_commands.search_command)
 
 
 def main() -> None:
-    app(prog_name="nascli")
+    """Run the app; any exception that escapes a command is one line (``commands.faults``)."""
+    import os
+    import sys
+
+    from nascli import faults
+
+    debug = faults.debug_requested(sys.argv)
+    if debug:
+        os.environ[faults.DEBUG_ENV] = "1"  # worker processes inherit it
+    faults.quiet_threads(debug)
+    try:
+        app(prog_name="nascli")
+    except Exception as exc:
+        sys.exit(faults.report(exc, debug=debug))

@@ -144,7 +144,7 @@ def find_run_config(path: Path | str) -> Path:
 
     path = Path(path)
     if path.exists() or path.suffix in (".yaml", ".yml") or len(path.parts) > 1:
-        if not path.is_file():
+        if not path.exists():  # a FIFO or folder is refused by the loader, by name
             raise ConfigError(f"run config {path} does not exist")
         return path
     known = config_files("searches")
@@ -256,6 +256,16 @@ def _coerce(key: str, value: Any) -> Any:
     return None if value is None else str(value)
 
 
+MAX_SEED = 2**32 - 1  # numpy's and Optuna's samplers take seeds in 0..2**32-1
+
+
+def check_seed(seed: int) -> int:
+    """``seed`` itself if numpy and Optuna accept it, else a one-line ConfigError."""
+    if not 0 <= seed <= MAX_SEED:
+        raise ConfigError(f"--seed must be between 0 and {MAX_SEED} (2**32 - 1), got {seed}")
+    return seed
+
+
 def _validate(config: SearchConfig) -> None:
     from nascli.errors import suggest
 
@@ -275,6 +285,7 @@ def _validate(config: SearchConfig) -> None:
             "--calibrate needs at least 2 networks, and re-anchors the table a budget finds "
             "(for a --table, run nascli tables calibrate --base TABLE --measure N first)"
         )
+    check_seed(config.seed)
     if config.threads is not None and config.threads < 1:
         raise ConfigError(f"--threads must be at least 1, got {config.threads}")
     if config.resolution is not None and config.resolution < 8:
@@ -287,7 +298,8 @@ def default_out_dir(config: SearchConfig) -> Path:
     """``runs/<space>-<budgets>-<proxy>-<algo>-s<seed>``: the same command → the same dir."""
     budgets = "_".join(re.sub(r"[^A-Za-z0-9.]+", "", b) for b in config.budgets)
     proxy = re.sub(r"[^A-Za-z0-9.+-]+", "", config.proxy)
-    name = f"{config.space}-{budgets}-{proxy}-{config.algo}-s{config.seed}"
+    space = Path(config.space).stem if "/" in config.space or "." in config.space else config.space
+    name = f"{space}-{budgets}-{proxy}-{config.algo}-s{config.seed}"
     return RUNS_DIR / name
 
 
@@ -322,7 +334,9 @@ def read_resolved(path: Path) -> dict[str, Any]:
 
 __all__ = [
     "ALGOS",
+    "MAX_SEED",
     "SearchConfig",
+    "check_seed",
     "default_out_dir",
     "load_run_config",
     "parse_duration",

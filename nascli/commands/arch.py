@@ -110,6 +110,9 @@ def sample_command(
 ) -> None:
     """Random architectures of a space, as YAML."""
     from nascli.atomic import write_text_atomic
+    from nascli.config import check_seed
+
+    check_seed(seed)
     from nascli.spaces import arch_to_yaml, get_space
 
     if n < 1:

@@ -63,12 +63,16 @@ def handle_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except NascliError as exc:
+            if os.environ.get("NASCLI_DEBUG", "") not in ("", "0"):
+                import traceback
+
+                traceback.print_exc()
             message = str(exc).replace("\n", " ")
             print(f"error: {message}", file=sys.stderr)
             raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            print("error: interrupted", file=sys.stderr)
-            raise typer.Exit(130) from None
+        except KeyboardInterrupt as exc:  # Ctrl-C, or nascli.signals.Interrupted (SIGTERM too)
+            print(f"error: {str(exc) or 'interrupted'}", file=sys.stderr)
+            raise typer.Exit(int(getattr(exc, "exit_code", 130))) from None
 
     return wrapper  # type: ignore[return-value]
 

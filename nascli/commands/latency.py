@@ -253,11 +253,13 @@ def _predict(
 
     refs = list(refs)
     if archs_file is not None:
-        if not archs_file.is_file():
+        from nascli.yamlio import read_text_file
+
+        if not archs_file.exists():
             raise ConfigError(f"--archs file {archs_file} does not exist")
         refs += [
             line.strip()
-            for line in archs_file.read_text().splitlines()
+            for line in read_text_file(archs_file, what="--archs file").splitlines()
             if line.strip() and not line.startswith("#")
         ]
     if not refs:

@@ -16,6 +16,7 @@ from nascli.commands.common import (
     stderr_console,
     stdout_console,
 )
+from nascli.config import check_seed
 from nascli.errors import ConfigError
 
 app = typer.Typer(
@@ -108,6 +109,7 @@ def score_command(
     from nascli.spaces import resolve_arch
 
     _check_common(batch_size, batches, resolution)
+    check_seed(seed)
     items = parse_proxy_list(proxy)
     the_arch = resolve_arch(arch, space)
     result = score_arch(
@@ -304,6 +306,7 @@ def bench_command(
     from nascli.proxies.device import resolve_device
 
     resolve_device(proxy_device)  # also when every score is cached
+    check_seed(seed)
     items = parse_proxy_list(proxy)
     if published is not None and not published.is_file():
         raise ConfigError(f"no such published-correlations file: {published}")

@@ -109,12 +109,11 @@ def import_results(path: Path) -> Any:
     from nascli.latency.table import LatencyTable, export_info, new_table, software_info
 
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise ConfigError(f"results file {path} does not exist")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path} is not valid JSON (truncated?): {exc}") from None
+    from nascli.yamlio import read_json_file
+
+    data = read_json_file(path)
     if not isinstance(data, dict) or data.get("bundle_format") != BUNDLE_FORMAT:
         raise ConfigError(
             f"{path} is not the results of a nascli bundle (bundle_format {BUNDLE_FORMAT})"

@@ -195,7 +195,7 @@ def load_device(name: str) -> DeviceProfile:
         path = files[name]
     elif name.endswith((".yaml", ".yml")) or Path(name).is_file():
         path = Path(name)
-        if not path.is_file():
+        if not path.exists():  # a FIFO or folder is refused by the loader, by name
             raise ConfigError(f"device profile file {name} does not exist")
     else:
         raise ConfigError(

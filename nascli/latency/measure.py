@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import json
 import random
 import re
 import tempfile
@@ -33,6 +32,7 @@ from nascli.latency.timing import (
     warm_up,
 )
 from nascli.layers import LayerKey
+from nascli.yamlio import read_json_file
 
 Progress = Callable[[int, str], None]  # (items just finished, what is running)
 CHUNK = 16
@@ -315,7 +315,7 @@ def measure_in_context(
             for _ in range(timed):
                 run()
             trace = Path(session.end_profiling())
-            events = json.loads(trace.read_text())
+            events = read_json_file(trace)
             trace.unlink(missing_ok=True)
             overhead = _profiler_overhead(events, warm, plain_stats["min_ms"])
             per_run, _loose, _totals = attribute_profile(events, keys, warm, overhead)

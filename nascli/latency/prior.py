@@ -96,12 +96,11 @@ class DevicePrior:
     @classmethod
     def load(cls, path: Path) -> DevicePrior:
         path = Path(path)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"prior file {path} does not exist") from None
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ConfigError(f"{path}: not a readable prior ({exc})") from None
+        from nascli.yamlio import read_json_file
+
+        if not path.exists():
+            raise ConfigError(f"prior file {path} does not exist")
+        data = read_json_file(path)
         if not isinstance(data, dict) or data.get("kind") != PRIOR_KIND:
             raise ConfigError(f"{path}: not a nascli latency prior (kind {PRIOR_KIND!r})")
         if data.get("schema_version") != PRIOR_SCHEMA:

@@ -22,8 +22,6 @@ from nascli.layers import LayerKey
 
 SCHEMA_VERSION = 1
 KIND = "nascli-latency-table"
-REQUIRED_META = ("space", "resolution", "device", "host", "software", "export", "protocol")
-ENTRY_FIELDS = ("median_ms", "min_ms", "p10_ms", "p90_ms", "n")
 # What entries hold: milliseconds (every measured table) or simulated HTP cycles
 # (``qnn-htp-sim``: the fields keep their ``_ms`` names, ``unit`` says what they hold).
 UNITS = ("ms", "htp_cycles")
@@ -148,15 +146,12 @@ class LatencyTable:
     @classmethod
     def load(cls, path: Path | str) -> LatencyTable:
         """Read and validate a table; every problem is a one-line ConfigError."""
+        from nascli.yamlio import read_json_file
+
         path = Path(path)
-        if not path.is_file():
+        if not path.exists():
             raise ConfigError(f"latency table {path} does not exist")
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(
-                f"latency table {path} is not valid JSON (truncated or corrupt?): {exc}"
-            ) from None
+        data = read_json_file(path)
         return cls.from_data(data, source=str(path), path=path)
 
     @classmethod
@@ -171,25 +166,15 @@ class LatencyTable:
                 f"{source} has schema version {version}, newer than this nascli supports "
                 f"({SCHEMA_VERSION}); upgrade nascli"
             )
-        missing = [k for k in REQUIRED_META if k not in data]
-        if missing:
-            raise ConfigError(f"{source}: metadata missing {missing}")
-        entries = data.get("entries")
-        if not isinstance(entries, dict):
-            raise ConfigError(f"{source}: 'entries' must be a mapping of key -> stats")
-        for key, entry in entries.items():
+        from nascli.latency.schema import validate_table_data
+
+        validate_table_data(data, source)
+        for key in data["entries"]:
             LayerKey.from_str(key)
-            if not isinstance(entry, dict) or any(f not in entry for f in ENTRY_FIELDS):
-                raise ConfigError(f"{source}: entry {key} lacks {list(ENTRY_FIELDS)}")
-            values = [entry[f] for f in ENTRY_FIELDS]
-            if not all(isinstance(v, int | float) and v >= 0 for v in values):
-                raise ConfigError(f"{source}: entry {key} has a negative or non-numeric value")
         meta = {k: v for k, v in data.items() if k not in ("entries", "schema_version", "kind")}
         if meta.get("unit", "ms") not in UNITS:
             raise ConfigError(f"{source}: unit must be one of {list(UNITS)}")
-        if not isinstance(meta["protocol"], dict) or not isinstance(meta["device"], dict):
-            raise ConfigError(f"{source}: 'protocol' and 'device' must be mappings")
-        return cls(meta=meta, entries=dict(entries), path=path)
+        return cls(meta=meta, entries=dict(data["entries"]), path=path)
 
     def require(self, space: str, resolution: int) -> None:
         """ConfigError when this table was measured for another space or resolution."""

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from nascli.arch import Arch
 from nascli.budget import Budget, parse_budgets
-from nascli.config import LOW_COST_RESOLUTION, SearchConfig
+from nascli.config import SearchConfig
 from nascli.errors import ConfigError
 from nascli.proxies.device import batches_to, worker_devices
 from nascli.proxies.ensemble import ReferenceScores
@@ -42,12 +42,12 @@ from nascli.search.components import (
     resolve_proxies,
 )
 from nascli.search.evolution import Evolution, Member, NoFeasibleCandidate, pareto_ranks
+from nascli.search.objectives import parse_objectives, proxy_resolution
 from nascli.search.reference import STUDY_ATTR as REFERENCE_ATTR
 from nascli.search.reference import Progress, score_reference
 from nascli.search.storage import make_storage
-from nascli.search.study_info import ATTR, set_info, store_arch_params
+from nascli.search.study_info import ATTR, claim_arch, set_info, store_arch_params
 from nascli.search.surrogate import TERMS_KEY, LayerwiseProxy, SurrogateProposer
-from nascli.spaces import arch_from_canonical
 
 if TYPE_CHECKING:
     import optuna
@@ -57,18 +57,6 @@ MAX_CONSECUTIVE_REJECTS = 2000  # sampler algorithms: rejected trials in a row b
 
 class ProxyFailure(Exception):
     """A proxy failed on one architecture (the trial becomes FAIL with the reason)."""
-
-
-@dataclass(frozen=True)
-class ObjectiveSpec:
-    """One optimised quantity: the proxy (↑) or a cheap cost such as latency@cpu (↓)."""
-
-    name: str
-    maximize: bool
-
-    @property
-    def direction(self) -> str:
-        return "maximize" if self.maximize else "minimize"
 
 
 @dataclass
@@ -274,6 +262,14 @@ class SearchDriver:
         except ValueError as exc:  # directions differ from the stored study's
             raise ConfigError(f"study {self.study_name!r}: {exc}") from None
 
+    def arch(self, canonical: str) -> Arch:
+        """A stored architecture string parsed by this search's space object (a space given
+        by path has no entry in configs/: it is never looked up by name)."""
+        name, _, body = canonical.partition(":")
+        if name != self.space.name:
+            raise ConfigError(f"study holds {canonical!r}, not of space {self.space.name!r}")
+        return self.space.parse(body)
+
     # ---------------------------------------------------------------- records
     def records(self, study: optuna.Study) -> list[TrialRecord]:
         out = []
@@ -310,7 +306,7 @@ class SearchDriver:
         else:
             ranks = pareto_ranks(points)
             keys = [(-float(rank), p[0]) for rank, p in zip(ranks, points, strict=True)]
-        return [Member(arch_from_canonical(r.arch), k) for r, k in zip(done, keys, strict=True)]  # type: ignore[arg-type]
+        return [Member(self.arch(r.arch), k) for r, k in zip(done, keys, strict=True)]  # type: ignore[arg-type]
 
     # ---------------------------------------------------------------- objective
     def objective(self, trial: optuna.Trial) -> float | tuple[float, ...]:
@@ -357,6 +353,8 @@ class SearchDriver:
             info.update(cached=True, scores=cached.info.get("scores", {}))
             set_info(trial, info)
             return _unwrap(cached.values)
+        if not claim_arch(trial, info):  # RUNNING in another worker: never scored twice
+            raise optuna_pruned()
         scores, seconds, error = self.score(arch)
         info["proxy_seconds"] = seconds
         if self.layerwise is not None and self.layerwise.last_terms is not None:
@@ -431,24 +429,38 @@ class SearchDriver:
         timeout: float | None,
         on_trial: Callable[[SearchState], None] | None = None,
     ) -> None:
-        """Optimise until ``iterations`` evaluations exist in the study (all workers) or timeout."""
-        if self.state(study).done >= iterations:
-            return
+        """Optimise until ``iterations`` evaluations exist in the study (all workers) or timeout.
+
+        Transient storage errors are retried (``storage.call_with_retry``); the trial one
+        interrupted is failed by Optuna's heartbeat after ``GRACE_SECONDS`` and re-proposed.
+        """
+        import time
+
+        from nascli.search.storage import call_with_retry
+        from nascli.signals import raise_if_signalled
+
+        started = time.monotonic()
 
         def callback(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+            raise_if_signalled()  # a signal whose exception a library swallowed
             state = self.state(study)
             if on_trial is not None:
                 on_trial(state)
             if state.done >= iterations:
                 study.stop()
 
-        study.optimize(
-            self.objective,
-            timeout=timeout,
-            catch=(ProxyFailure,),
-            callbacks=[callback],
-            gc_after_trial=False,
-        )
+        def attempt() -> None:
+            if self.state(study).done >= iterations:
+                return
+            left = None if timeout is None else timeout - (time.monotonic() - started)
+            if left is None or left > 0:
+                study.optimize(
+                    self.objective, timeout=left, catch=(ProxyFailure,), callbacks=[callback],
+                    gc_after_trial=False,
+                )  # fmt: skip
+            raise_if_signalled()
+
+        call_with_retry(attempt)
 
 
 def optuna_pruned() -> Exception:
@@ -457,43 +469,5 @@ def optuna_pruned() -> Exception:
     return optuna.TrialPruned()
 
 
-def _score_of(record: TrialRecord, name: str) -> float | None:
-    value = record.info.get("scores", {}).get(name)
-    return float(value) if value is not None else None
-
-
 def _unwrap(values: tuple[float, ...]) -> float | tuple[float, ...]:
     return values[0] if len(values) == 1 else values
-
-
-def parse_objectives(config: SearchConfig, devices: list[str]) -> list[ObjectiveSpec]:
-    """``zico,latency@cpu`` → [proxy ↑, latency@cpu ↓]; the proxy always comes first."""
-    if not config.objectives:
-        return [ObjectiveSpec("proxy", True)]
-    specs = []
-    for raw in config.objectives:
-        name = raw.strip()
-        if name in (config.proxy, "proxy"):
-            specs.append(ObjectiveSpec("proxy", True))
-        elif name in ("macs", "flops", "params", "layers"):
-            specs.append(ObjectiveSpec("macs" if name == "flops" else name, False))
-        elif name.startswith("latency@"):
-            device = name.split("@", 1)[1]
-            if device not in devices:
-                raise ConfigError(f"objective {name!r}: unknown device {device!r}")
-            specs.append(ObjectiveSpec(name, False))
-        else:
-            raise ConfigError(
-                f"unknown objective {name!r}: use the proxy ({config.proxy}), latency@DEVICE, "
-                "macs, params or layers"
-            )
-    if [s.name for s in specs].count("proxy") != 1 or specs[0].name != "proxy":
-        raise ConfigError("--objectives must start with the proxy, once (e.g. zico,latency@cpu)")
-    if len({s.name for s in specs}) != len(specs):
-        raise ConfigError("--objectives lists an objective twice")
-    return specs
-
-
-def proxy_resolution(config: SearchConfig, space: Any) -> int:
-    """Proxy-time resolution: the option, else the space's capped at the low-cost 96 px."""
-    return config.resolution or min(space.resolution, LOW_COST_RESOLUTION)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nascli.errors import NascliError
+from nascli.errors import ConfigError, NascliError
 from nascli.report import (
     Row,
     bias_report,
@@ -24,6 +23,7 @@ from nascli.report import (
 from nascli.search.driver import SearchDriver
 from nascli.search.evolution import pareto_ranks
 from nascli.search.storage import redact
+from nascli.yamlio import read_json_file
 
 
 @dataclass
@@ -91,9 +91,9 @@ def score_baselines(driver: SearchDriver, run_dir: Path) -> tuple[list[Row], lis
     cache: dict[str, Any] = {}
     if cache_path.exists():
         try:
-            loaded = json.loads(cache_path.read_text())
+            loaded = read_json_file(cache_path)
             cache = loaded.get(key, {}) if isinstance(loaded, dict) else {}
-        except (OSError, json.JSONDecodeError):
+        except ConfigError:  # a damaged cache is recomputed, not fatal
             cache = {}
     rows = []
     for name, arch in chosen:
@@ -137,15 +137,23 @@ def layer_limit(driver: SearchDriver) -> int | None:
 
 
 def write_outputs(
-    driver: SearchDriver, study: Any, run_dir: Path, *, search_seconds: float, start: float
+    driver: SearchDriver,
+    study: Any,
+    run_dir: Path,
+    *,
+    search_seconds: float,
+    start: float,
+    interrupted: str | None = None,
 ) -> Any:
     """Write every output; a failing later step (baselines, ONNX, plot) loses nothing else.
 
     ``top.csv`` and ``best.yaml`` come first; each later step that fails is named in
     ``summary.json`` (``failed_steps``) and the notes, and ``summary.json`` is always written.
+    ``interrupted`` (a signal's name): the search was stopped, so the slow steps (baseline
+    proxies, ONNX export) are skipped and named as such; a rerun resumes and writes them.
     """
     from nascli.atomic import write_text_atomic
-    from nascli.spaces import arch_from_canonical, arch_to_yaml
+    from nascli.spaces import arch_to_yaml
 
     config = driver.config
     state = driver.state(study)
@@ -161,19 +169,24 @@ def write_outputs(
     files["top_csv"] = str(run_dir / "top.csv")
     if best is not None:
         header = f"# best of nascli search (trial {best.trial}, {config.proxy} {best.value:.4g})\n"
-        arch = arch_from_canonical(best.arch)
+        arch = driver.arch(best.arch)
         write_text_atomic(run_dir / "best.yaml", header + arch_to_yaml(arch))
         files["best_yaml"] = str(run_dir / "best.yaml")
     baselines: list[Row] = []
+    if interrupted:
+        failed["baselines"] = f"skipped: search interrupted by {interrupted}"
     with _step("baselines", failed):
-        baselines, baseline_notes = score_baselines(driver, run_dir)
-        notes += baseline_notes
+        if not interrupted:
+            baselines, baseline_notes = score_baselines(driver, run_dir)
+            notes += baseline_notes
     if best is not None:
-        if config.export_onnx:
+        if config.export_onnx and interrupted:
+            failed["best.onnx"] = f"skipped: search interrupted by {interrupted}"
+        elif config.export_onnx:
             with _step("best.onnx", failed):
                 from nascli.export import export_onnx
 
-                export_onnx(arch_from_canonical(best.arch), run_dir / "best.onnx")
+                export_onnx(driver.arch(best.arch), run_dir / "best.onnx")
                 files["best_onnx"] = str(run_dir / "best.onnx")
             if driver.latency and files.get("best_onnx"):
                 with _step("best.qnn_ctx.onnx", failed):
@@ -237,6 +250,7 @@ def write_outputs(
         "files": files,
         "notes": notes,
         "failed_steps": failed,
+        "interrupted": interrupted,
     }
     files["summary_json"] = str(run_dir / "summary.json")
     summary["seconds"] = round(time.perf_counter() - start, 3)

@@ -22,7 +22,10 @@ from nascli.search.driver import SearchDriver
 from nascli.search.outputs import SearchResult, write_outputs
 from nascli.search.storage import fail_stale_running, redact, storage_url_for
 from nascli.search.study_info import describe_study
-from nascli.search.workers import configure_threads, join_workers, start_workers
+from nascli.search.workers import configure_threads, join_workers, start_workers, stop_workers
+from nascli.signals import Interrupted, interruption_in, signals_raise
+
+LOCK_FILE = ".nascli.lock"
 
 
 def prepare_run_dir(config: SearchConfig, force: bool) -> Path:
@@ -53,6 +56,35 @@ def prepare_run_dir(config: SearchConfig, force: bool) -> Path:
     return run_dir
 
 
+def lock_run_dir(run_dir: Path) -> int:
+    """An exclusive lock on ``run_dir`` for this process's lifetime (its descriptor).
+
+    Two searches in one run dir would each fail the other's RUNNING trials as stale and
+    overwrite each other's outputs; the second is refused. ``flock`` is released by the
+    kernel when the process dies, so a killed search never leaves a stale lock.
+    """
+    import fcntl
+
+    path = run_dir / LOCK_FILE
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+    except OSError as exc:
+        raise ConfigError(f"cannot lock run dir {run_dir}: {exc.strerror or exc}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+        os.close(fd)
+        raise ConfigError(
+            f"run dir {run_dir} is in use by another nascli search (pid {holder}); "
+            "wait for it, or use another --out (workers share a study with --workers or "
+            "--storage, each with its own --out)"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd
+
+
 def check_inputs(config: SearchConfig) -> None:
     """Every name, path and budget checked before anything is created on disk.
 
@@ -62,7 +94,7 @@ def check_inputs(config: SearchConfig) -> None:
     """
     from nascli.budget import known_devices, parse_budgets
     from nascli.search.components import resolve_proxies
-    from nascli.search.driver import parse_objectives
+    from nascli.search.objectives import parse_objectives
     from nascli.spaces import get_space
 
     get_space(config.space)
@@ -92,6 +124,20 @@ def run_search(
     start = time.perf_counter()
     check_inputs(config)
     run_dir = prepare_run_dir(config, force)
+    lock = lock_run_dir(run_dir)
+    try:
+        with signals_raise():  # SIGTERM too fails the trial in flight and runs ``finally``s
+            return _run_locked(config, run_dir, start, progress)
+    finally:
+        os.close(lock)
+
+
+def _run_locked(
+    config: SearchConfig,
+    run_dir: Path,
+    start: float,
+    progress: Callable[[int], Any] | None,
+) -> SearchResult:
     study_name = config.study_name or f"nascli-{config.fingerprint()}"
     storage_url = storage_url_for(config, run_dir)
     configure_threads(config.workers, config.threads)
@@ -113,12 +159,41 @@ def run_search(
     processes = start_workers(run_config, study_name, storage_url) if config.workers > 1 else []
     try:
         driver.run(study, iterations=config.iterations, timeout=config.time_limit, on_trial=hook)
-    finally:
-        if processes:
-            join_workers(processes)
+        join_workers(processes)  # a signal while waiting for them stops them too
+    except BaseException as exc:
+        stop_workers(processes)
+        signal = interruption_in(exc)
+        if signal is None:
+            raise
+        signum = getattr(signal, "signum", 2)
+        raise _interrupted(driver, study, run_dir, start, Interrupted(signum)) from None
     search_seconds = time.perf_counter() - start
 
     return write_outputs(driver, study, run_dir, search_seconds=search_seconds, start=start)
+
+
+def _interrupted(
+    driver: SearchDriver, study: Any, run_dir: Path, start: float, signal: Interrupted
+) -> Interrupted:
+    """Write what the finished trials give (fast steps only) and say so in one line.
+
+    Every worker of a local run is stopped and this process holds the run dir's lock, so a
+    trial still RUNNING (its worker was stopped mid-``tell``) is failed now; a ``--storage``
+    study leaves that to the heartbeat (other machines may be running trials).
+    """
+    if not driver.config.storage:
+        fail_stale_running(study)
+    done = driver.state(study).done
+    written = write_outputs(
+        driver, study, run_dir, search_seconds=time.perf_counter() - start, start=start,
+        interrupted=signal.name,
+    )  # fmt: skip
+    skipped = ", ".join(written.summary["failed_steps"]) or "nothing"
+    return Interrupted(
+        signal.signum,
+        f"{done} evaluated trial(s) kept in the study; outputs in {run_dir} "
+        f"(skipped: {skipped}); rerun the same command to resume",
+    )
 
 
 def calibrated(config: SearchConfig, chatty: bool) -> SearchConfig:

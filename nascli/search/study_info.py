@@ -73,6 +73,28 @@ def set_info(trial: optuna.Trial, info: dict[str, Any]) -> None:
         trial.set_user_attr(key, value)
 
 
+def claim_arch(trial: optuna.Trial, info: dict[str, Any]) -> bool:
+    """Record ``info["arch"]`` on the running trial before it is scored; False (and the
+    trial's record says ``duplicate_of_running``) when another RUNNING trial holds it.
+
+    The record is what other workers' proposers read as "seen". Two workers that read the
+    study before either wrote can still pick the same net; both are then scored, and the
+    outputs keep one row per architecture.
+    """
+    import optuna
+
+    running = trial.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+    if any(
+        t.number != trial.number and t.user_attrs.get(ATTR, {}).get("arch") == info["arch"]
+        for t in running
+    ):
+        info["duplicate_of_running"] = True
+        set_info(trial, info)
+        return False
+    trial.set_user_attr(ATTR, {**info, "scoring": True})
+    return True
+
+
 def flat_attrs(info: dict[str, Any]) -> dict[str, Any]:
     """Scalars only: ``latency_ms@DEVICE``, ``score.PROXY``, budgets broken as one string."""
     out: dict[str, Any] = {}

@@ -21,6 +21,11 @@ __all__ = ["get_space", "list_spaces"]
 
 _BUILTIN_PYTHON_SPACES = RESERVED_NAMES
 
+#: Spaces read from a file path in this process, by their own name. An architecture stores
+#: its space's *name* (``Arch.space``); once a space file is loaded, that name resolves to
+#: it, so outputs, baselines, exports and resumed studies never look it up in configs/.
+_FILE_SPACES: dict[str, SearchSpace] = {}
+
 
 def _yaml_spaces() -> dict[str, Path]:
     return config_files("spaces")
@@ -38,20 +43,45 @@ def get_space(name: str) -> SearchSpace:
         from nascli.spaces.nb201 import NB201Space
 
         return NB201Space()
+    if name in _FILE_SPACES:
+        return _FILE_SPACES[name]
     yaml_spaces = _yaml_spaces()
     if name in yaml_spaces:
         return _load_yaml_space(yaml_spaces[name])
     path = Path(name)
-    if name.endswith((".yaml", ".yml")) or path.is_file():
-        return _load_yaml_space(path)
+    if name.endswith((".yaml", ".yml")) or path.exists():
+        return _register_file_space(path, yaml_spaces)
     raise ConfigError(
         f"unknown search space {name!r}{suggest(name, list_spaces())}; "
         f"known: {', '.join(list_spaces())}"
     )
 
 
-def _load_yaml_space(path: Path) -> SearchSpace:
+def _register_file_space(path: Path, yaml_spaces: dict[str, Path]) -> SearchSpace:
+    """Load the space file ``path`` and make its name resolve to it in this process.
+
+    A file that takes the name of a space in configs/ with a different definition is
+    refused: an architecture ``name:...`` must mean the same space in every run. Between
+    space files, the one loaded last holds the name (a long-lived process may load an
+    edited file again).
+    """
     data = read_yaml_file(path)
+    space = _space_from_data(data, path)
+    other_path = yaml_spaces.get(space.name)
+    if other_path is not None and read_yaml_file(other_path) != data:
+        raise ConfigError(
+            f"{path}: space name {space.name!r} is already the space defined in {other_path}; "
+            "give the file's space another name"
+        )
+    _FILE_SPACES[space.name] = space
+    return space
+
+
+def _load_yaml_space(path: Path) -> SearchSpace:
+    return _space_from_data(read_yaml_file(path), path)
+
+
+def _space_from_data(data: object, path: Path) -> SearchSpace:
     family = data.get("family", "macro") if isinstance(data, dict) else None
     if family == "macro":
         from nascli.spaces.macro import MacroSpace

@@ -1,0 +1,115 @@
+"""SIGTERM and SIGINT as exceptions, so that ``finally`` blocks and Optuna's cleanup run.
+
+Python turns SIGINT into ``KeyboardInterrupt`` but lets SIGTERM kill the process on the
+spot: no ``finally`` runs, an atomic write leaves its ``.tmp`` file behind and Optuna never
+fails the trial in flight. With ``raise_on_signals`` installed, both signals raise
+``Interrupted`` (a ``KeyboardInterrupt``, so Optuna fails the running trial and re-raises
+it) carrying the exit code a shell expects: 128 + the signal number (130, 143).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+HANDLED = (signal.SIGTERM, signal.SIGINT)
+
+# The signal received, kept after raising: a handler's exception raised inside a weakref
+# callback or ``__del__`` is printed as "Exception ignored" and lost, so loops also call
+# ``raise_if_signalled`` at safe points (each trial).
+_received: list[int] = []
+
+
+class Interrupted(KeyboardInterrupt):
+    """A stop asked by a signal; ``exit_code`` is 128 + its number."""
+
+    def __init__(self, signum: int, detail: str = "") -> None:
+        self.signum = signum
+        self.exit_code = 128 + signum
+        self.name = signal.Signals(signum).name
+        self.detail = detail
+        super().__init__(f"interrupted by {self.name}" + (f": {detail}" if detail else ""))
+
+
+def interruption_in(exc: BaseException) -> KeyboardInterrupt | None:
+    """The signal behind ``exc``, if any: a library that meets ``Interrupted`` in its own
+    cleanup may raise something else from it (Optuna: ``UnboundLocalError``)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def raise_if_signalled() -> None:
+    """Raise ``Interrupted`` again if a signal arrived (its first raise may have been lost)."""
+    if _received:
+        raise Interrupted(_received[0])
+
+
+def exit_code_of(exc: KeyboardInterrupt) -> int:
+    """143 for SIGTERM, 130 for SIGINT (or a plain ``KeyboardInterrupt``)."""
+    return int(getattr(exc, "exit_code", 128 + signal.SIGINT))
+
+
+@contextmanager
+def signals_raise() -> Iterator[None]:
+    """``raise_on_signals`` for the duration of a block (main thread only), then the
+    handlers that were there before (a library caller's, or Python's defaults)."""
+    if threading.current_thread() is not threading.main_thread() or sys.platform == "win32":
+        yield
+        return
+    previous = {sig: signal.getsignal(sig) for sig in HANDLED}
+    raise_on_signals()
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        _received.clear()
+
+
+def raise_on_signals(*, once: bool = False) -> None:
+    """From now on SIGTERM/SIGINT raise ``Interrupted`` in the main thread.
+
+    ``once``: the first signal raises, later ones are ignored, so that a worker finishing
+    its cleanup (failing its trial in the database) is not cut short by the second signal
+    its parent or the terminal sends. The parent keeps raising on each signal: a second
+    Ctrl-C abandons output writing (temporary files are still removed).
+    """
+    if sys.platform == "win32":  # pragma: no cover - POSIX only
+        return
+
+    def handler(signum: int, _frame: Any) -> None:
+        _received.append(signum)
+        if once:
+            for sig in HANDLED:
+                signal.signal(sig, signal.SIG_IGN)
+        raise Interrupted(signum)
+
+    for sig in HANDLED:
+        signal.signal(sig, handler)
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Linux: this process gets SIGTERM when its parent dies, even by SIGKILL (no orphan)."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(pr_set_pdeathsig, int(signal.SIGTERM), 0, 0, 0)
+    except (OSError, AttributeError):  # no prctl: the parent still stops its workers
+        return
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os.kill(os.getpid(), signal.SIGTERM)

@@ -1,0 +1,116 @@
+"""A PostgreSQL restart mid-search with 2 workers: retried, the budget is finished."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from .test_search_resume import PG_BIN, _free_port
+
+
+class Server:
+    """A throw-away PostgreSQL cluster run as user ``postgres`` on a loopback port."""
+
+    def __init__(self, data: Path, port: int) -> None:
+        self.data, self.port = data, port
+        self.url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+
+    def pg_ctl(self, *args: str) -> None:
+        done = subprocess.run(
+            ["runuser", "-u", "postgres", "--", str(PG_BIN / "pg_ctl"), "-D", str(self.data),
+             *args],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise RuntimeError(f"pg_ctl {args} failed: {done.stderr or done.stdout}")
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1"
+        self.pg_ctl("-w", "-l", str(self.data / "log"), "-o", options, "start")
+
+
+@pytest.fixture
+def postgres_server():
+    if not (PG_BIN / "initdb").exists():
+        pytest.skip(f"PostgreSQL 15 server binaries not found in {PG_BIN} (apt install postgresql)")
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        pytest.skip('psycopg not installed (pip install "psycopg[binary]", the postgres extra)')
+    if shutil.which("runuser") is None or os.geteuid() != 0:
+        pytest.skip("needs root to run the server as user 'postgres' (runuser)")
+    base = Path(tempfile.mkdtemp(prefix="nascli-pg-"))
+    os.chmod(base, 0o755)
+    data = base / "pg"
+    data.mkdir()
+    shutil.chown(data, "postgres")
+    initdb = [str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"]
+    subprocess.run(["runuser", "-u", "postgres", "--", *initdb], check=True,
+                   capture_output=True, timeout=120)  # fmt: skip
+    server = Server(data, _free_port())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.pg_ctl("-m", "immediate", "stop")
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def complete_trials(url: str) -> int:
+    import psycopg
+
+    try:
+        with psycopg.connect(url) as conn:
+            row = conn.execute("SELECT COUNT(*) FROM trials WHERE state = 'COMPLETE'").fetchone()
+    except psycopg.Error:
+        return 0
+    return int(row[0]) if row else 0
+
+
+@pytest.mark.slow
+def test_restart_mid_search_costs_at_most_the_in_flight_trials(
+    tmp_path: Path, postgres_server: Server
+) -> None:
+    iterations = 60
+    url = postgres_server.url
+    cmd = [sys.executable, "-m", "nascli", "search", "--space", "nb201", "--proxy", "params",
+           "--budget", "120MFLOPs", "--iterations", str(iterations), "--no-onnx", "--quiet",
+           "--threads", "1", "--storage", url, "--study-name", "shared"]  # fmt: skip
+    workers = [
+        subprocess.Popen(
+            [*cmd, "--out", str(tmp_path / f"w{i}")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "OMP_NUM_THREADS": "1"},
+        )
+        for i in range(2)
+    ]
+    deadline = time.monotonic() + 300
+    while complete_trials(postgres_server.url) < 5:
+        assert all(w.poll() is None for w in workers), "a worker ended before the restart"
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    postgres_server.pg_ctl("-w", "-m", "fast", "-l", str(postgres_server.data / "log"), "restart")
+    outputs = [w.communicate(timeout=400) for w in workers]
+    for worker, (_, err) in zip(workers, outputs, strict=True):
+        assert worker.returncode == 0, err
+        assert "Traceback" not in err
+    import optuna
+
+    study = optuna.load_study(study_name="shared", storage=postgres_server.url)
+    trials = study.get_trials(deepcopy=False)
+    complete = [t for t in trials if t.state.name == "COMPLETE"]
+    archs = [t.user_attrs["nascli"]["arch"] for t in complete]
+    assert len(complete) >= iterations
+    assert len(archs) == len(set(archs)), "an architecture was scored twice"
+    lost = [t for t in trials if t.state.name in ("RUNNING", "FAIL") and "error" not in
+            t.user_attrs.get("nascli", {})]  # fmt: skip
+    assert len(lost) <= 2, "more than the in-flight trials were lost"

@@ -1,0 +1,140 @@
+"""Signals and concurrent runs, with real processes: no orphan, no RUNNING trial, one line."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import REPO
+
+SEARCH = ["search", "--space", "nb201", "--proxy", "params", "--budget", "60MFLOPs",
+          "--no-onnx", "--quiet", "--threads", "1"]  # fmt: skip
+LONG_SEARCH = [*SEARCH, "--iterations", "100000"]
+
+
+def start(out: Path, *extra: str, new_session: bool = False) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "nascli", *LONG_SEARCH, "--out", str(out), *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+        env={**os.environ, "OMP_NUM_THREADS": "1"}, start_new_session=new_session,
+    )  # fmt: skip
+
+
+def states(db: Path) -> dict[str, int]:
+    try:
+        with sqlite3.connect(db, timeout=30) as conn:
+            rows = conn.execute("SELECT state, COUNT(*) FROM trials GROUP BY state").fetchall()
+    except sqlite3.OperationalError:  # not created yet
+        return {}
+    return dict(rows)
+
+
+def workers_scoring(db: Path) -> set[int]:
+    """Which workers have finished a trial (their ``worker`` user attribute)."""
+    try:
+        with sqlite3.connect(db, timeout=30) as conn:
+            rows = conn.execute(
+                "SELECT value_json FROM trial_user_attributes WHERE key = 'nascli'"
+            ).fetchall()
+    except sqlite3.OperationalError:
+        return set()
+    return {json.loads(v).get("worker", -1) for (v,) in rows}
+
+
+def wait_until(condition, process: subprocess.Popen[str], timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if process.poll() is not None:
+            pytest.fail(f"search ended early ({process.returncode}): {process.stderr.read()}")
+        if time.monotonic() > deadline:
+            process.kill()
+            pytest.fail("search did not reach the expected state in time")
+        time.sleep(0.2)
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        text = (task / "children").read_text().split()
+        found += [int(c) for c in text]
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status  # a zombie has stopped running
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("signum", "group", "code"),
+    [(signal.SIGTERM, False, 143), (signal.SIGINT, True, 130), (signal.SIGINT, False, 130)],
+)
+def test_signal_stops_every_worker_and_keeps_finished_trials(
+    tmp_path: Path, signum: int, group: bool, code: int
+) -> None:
+    run = tmp_path / "run"
+    process = start(run, "--workers", "2", new_session=group)
+    db = run / "study.db"
+    wait_until(lambda: {0, 1} <= workers_scoring(db), process)
+    workers = [c for c in children(process.pid) if alive(c)]
+    assert workers, "the search started no worker process"
+    if group:
+        os.killpg(process.pid, signum)  # Ctrl-C in a terminal: the whole group
+    else:
+        process.send_signal(signum)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == code, stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    name = signal.Signals(signum).name
+    assert lines[0].startswith(f"error: interrupted by {name}: ") and "resume" in lines[0]
+    time.sleep(0.5)
+    assert not [w for w in workers if alive(w)], "a worker outlived the search"
+    counts = states(db)
+    assert counts.get("RUNNING", 0) == 0 and counts["COMPLETE"] >= 2
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["interrupted"] == name
+    assert summary["trials"]["done"] >= 2 and (run / "top.csv").exists()
+    assert "baselines" in summary["failed_steps"]
+    assert not list(run.glob("*.tmp")) and not list(run.glob(".*.tmp"))
+    # a rerun resumes the same study
+    with sqlite3.connect(db) as conn:
+        (done,) = conn.execute("SELECT COUNT(*) FROM trials WHERE state = 'COMPLETE'").fetchone()
+    again = subprocess.run(
+        [sys.executable, "-m", "nascli", *SEARCH, "--iterations", str(done + 2), "--out", str(run)],
+        capture_output=True, text=True, cwd=REPO, timeout=300,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+
+
+@pytest.mark.slow
+def test_a_second_search_on_the_same_run_dir_is_refused(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    first = start(run)
+    try:
+        wait_until(lambda: states(run / "study.db").get("COMPLETE", 0) >= 1, first)
+        second = subprocess.run(
+            [sys.executable, "-m", "nascli", *LONG_SEARCH, "--out", str(run)],
+            capture_output=True, text=True, cwd=REPO, timeout=300,
+        )  # fmt: skip
+        assert second.returncode == 2, second.stderr
+        lines = second.stderr.strip().splitlines()
+        assert len(lines) == 1 and "is in use by another nascli search" in lines[0]
+        assert f"pid {first.pid}" in lines[0]
+        assert first.poll() is None  # the first search goes on, untouched
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.communicate(timeout=120)
+    assert first.returncode == 143
