@@ -1,4 +1,5 @@
-"""A PostgreSQL restart mid-search with 2 workers: retried, the budget is finished."""
+"""A PostgreSQL restart, or 20 s without the server, mid-search with 2 workers: retried, the
+budget is finished."""
 
 from __future__ import annotations
 
@@ -75,8 +76,9 @@ def complete_trials(url: str) -> int:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("outage", ["restart", "down-20s"])
 def test_restart_mid_search_costs_at_most_the_in_flight_trials(
-    tmp_path: Path, postgres_server: Server
+    tmp_path: Path, postgres_server: Server, outage: str
 ) -> None:
     iterations = 60
     url = postgres_server.url
@@ -98,7 +100,13 @@ def test_restart_mid_search_costs_at_most_the_in_flight_trials(
         assert all(w.poll() is None for w in workers), "a worker ended before the restart"
         assert time.monotonic() < deadline
         time.sleep(0.2)
-    postgres_server.pg_ctl("-w", "-m", "fast", "-l", str(postgres_server.data / "log"), "restart")
+    if outage == "restart":
+        log = str(postgres_server.data / "log")
+        postgres_server.pg_ctl("-w", "-m", "fast", "-l", log, "restart")
+    else:  # the server gone for 20 s, inside the workers' 60 s retry window
+        postgres_server.pg_ctl("-w", "-m", "fast", "stop")
+        time.sleep(20)
+        postgres_server.start()
     outputs = [w.communicate(timeout=400) for w in workers]
     for worker, (_, err) in zip(workers, outputs, strict=True):
         assert worker.returncode == 0, err
