@@ -13,7 +13,7 @@ from nascli.commands import proxies as proxies_commands
 from nascli.commands import search as search_commands
 from nascli.commands import spaces as spaces_commands
 from nascli.commands import tables as table_commands
-from nascli.commands.common import install_warning_format
+from nascli.commands.common import warning_format
 
 app = typer.Typer(
     name="nascli",
@@ -36,12 +36,13 @@ def _version_callback(value: bool) -> None:
 
 @app.callback()
 def root(
+    ctx: typer.Context,
     version: bool = typer.Option(
         False, "--version", callback=_version_callback, is_eager=True, help="Print the version."
     ),
 ) -> None:
     """Hardware-aware zero-shot NAS."""
-    install_warning_format()
+    ctx.with_resource(warning_format())  # restored when the command ends
 
 
 app.add_typer(spaces_commands.app, name="spaces")

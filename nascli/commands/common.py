@@ -7,12 +7,13 @@ stderr and its exit code (2 for bad input), never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import typer
@@ -40,19 +41,27 @@ stderr_console = Console(stderr=True, highlight=False, width=_width(sys.stderr))
 JSON_OPTION = typer.Option(False, "--json", help="Print one JSON object on stdout, nothing else.")
 
 
-_default_showwarning = warnings.showwarning
+@contextlib.contextmanager
+def warning_format() -> Iterator[None]:
+    """nascli's own warnings as one ``warning: ...`` line on stderr inside the block.
 
+    Other warnings go to the ``showwarning`` that was in place, and that one is restored
+    when the block ends: the hook belongs to the process, and a program running the CLI
+    in-process (typer's test runner, a notebook) keeps its own afterwards.
+    """
+    previous = warnings.showwarning
 
-def _show_warning(message: Any, category: type, *args: Any, **kwargs: Any) -> None:
-    """nascli's own warnings as one ``warning: ...`` line on stderr; others as Python shows them."""
-    if issubclass(category, NascliWarning):
-        print(f"warning: {message}", file=sys.stderr)
-        return
-    _default_showwarning(message, category, *args, **kwargs)
+    def show(message: Any, category: type, *args: Any, **kwargs: Any) -> None:
+        if issubclass(category, NascliWarning):
+            print(f"warning: {message}", file=sys.stderr)
+            return
+        previous(message, category, *args, **kwargs)
 
-
-def install_warning_format() -> None:
-    warnings.showwarning = _show_warning
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = previous
 
 
 def handle_errors(func: F) -> F:

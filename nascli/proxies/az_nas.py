@@ -40,9 +40,10 @@ from __future__ import annotations
 
 import itertools
 import math
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import torch
@@ -175,19 +176,54 @@ def az_scores(model: nn.Module, x: torch.Tensor, seed: int = 0) -> AZScores:
     return AZScores(expressivity, progressivity, trainability)
 
 
-_memo: dict[tuple, AZScores] = {}
+class LastScores:
+    """The AZ scores of the last candidate, which the three AZ proxies read in turn.
+
+    An entry is the candidate (its space object too: a reloaded space file is another
+    space), the input kind, and the first input tensor held by a *weak* reference: an
+    ``id()`` can be handed to a new tensor once the old one is collected, a reference
+    cannot, and the entry is dropped when that tensor goes, so the memo never outlives
+    the batches it was computed on (nor keeps them alive).
+    """
+
+    def __init__(self) -> None:
+        self._entry: tuple[Candidate, str, weakref.ref[Any] | None, AZScores] | None = None
+
+    def get(self, candidate: Candidate, batches: Sequence[Batch], inputs: str) -> AZScores | None:
+        if self._entry is None:
+            return None
+        known, known_inputs, batch_ref, scores = self._entry
+        first = batches[0][0] if batches else None
+        same_batch = (batch_ref() if batch_ref is not None else None) is first
+        same = known == candidate and known.space is candidate.space and known_inputs == inputs
+        return scores if same and same_batch else None
+
+    def put(
+        self, candidate: Candidate, batches: Sequence[Batch], inputs: str, scores: AZScores
+    ) -> None:
+        batch_ref = weakref.ref(batches[0][0], self._drop) if batches else None
+        self._entry = (candidate, inputs, batch_ref, scores)
+
+    def clear(self) -> None:
+        self._entry = None
+
+    def _drop(self, dead: weakref.ref[Any]) -> None:
+        if self._entry is not None and self._entry[2] is dead:
+            self._entry = None
+
+
+_last = LastScores()
 
 
 def candidate_scores(candidate: Candidate, batches: Sequence[Batch], inputs: str) -> AZScores:
     """AZ scores of a candidate (released settings), memoised for the last candidate."""
-    key = (candidate, id(batches[0][0]) if batches else None, inputs)
-    if key not in _memo:
+    scores = _last.get(candidate, batches, inputs)
+    if scores is None:
         model = candidate.build(residual=True, init=kaiming_fanin_init)
         x = proxy_input(batches, candidate.resolution, candidate.seed, inputs, candidate.device)
-        value = az_scores(model, x, candidate.seed)
-        _memo.clear()
-        _memo[key] = value
-    return _memo[key]
+        scores = az_scores(model, x, candidate.seed)
+        _last.put(candidate, batches, inputs, scores)
+    return scores
 
 
 class _AZComponent(SpecProxy):

@@ -69,3 +69,28 @@ class Proxy(Protocol):
     cost: str  # e.g. "2 fwd+bwd", "1 fwd", "analytic"
 
     def score(self, candidate: Candidate, batches: Sequence[Batch]) -> float: ...
+
+
+@dataclass(frozen=True)
+class ProxyResult:
+    """One evaluation as a value: the score and, from a proxy that is a sum over weight
+    layers and was asked for them, each layer's term (None: a layer the proxy skips).
+
+    The terms travel with the score they belong to, so a caller never reads them from
+    the proxy afterwards (where the next evaluation would already have replaced them).
+    """
+
+    value: float
+    terms: tuple[float | None, ...] | None = None
+
+
+def evaluate(proxy: Proxy, candidate: Candidate, batches: Sequence[Batch]) -> ProxyResult:
+    """``proxy`` on ``candidate``: its ``evaluate`` when it has one (a ``ProxyResult`` with
+    layer terms), else its plain ``score`` as a result without terms."""
+    method = getattr(proxy, "evaluate", None)
+    if callable(method):
+        result = method(candidate, batches)
+        if not isinstance(result, ProxyResult):
+            raise TypeError(f"{type(proxy).__name__}.evaluate must return a ProxyResult")
+        return result
+    return ProxyResult(proxy.score(candidate, batches))

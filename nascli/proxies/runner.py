@@ -20,7 +20,7 @@ from typing import Any
 from nascli.arch import Arch
 from nascli.data import BatchSet, load_data
 from nascli.errors import ConfigError, NascliError
-from nascli.proxies.base import Candidate, Proxy
+from nascli.proxies.base import Candidate, Proxy, evaluate
 
 Warn = Callable[[str], None]
 
@@ -31,12 +31,17 @@ def _stderr_warn(message: str) -> None:
 
 @dataclass(frozen=True)
 class ProxyOutcome:
-    """One proxy on one architecture: a finite score, or the reason it failed."""
+    """One proxy on one architecture: a finite score, or the reason it failed.
+
+    ``terms`` are the per-layer terms of the evaluation when the proxy returned them
+    (``nascli.proxies.base.ProxyResult``); they are not part of ``as_dict``.
+    """
 
     name: str
     score: float | None
     seconds: float
     error: str | None = None
+    terms: tuple[float | None, ...] | None = None
 
     @property
     def ok(self) -> bool:
@@ -112,7 +117,8 @@ def run_proxy(
     torch.manual_seed(candidate.seed)
     start = time.perf_counter()
     try:
-        value = float(proxy.score(candidate, batches))
+        result = evaluate(proxy, candidate, batches)
+        value = float(result.value)
     except NascliError:
         raise
     except KeyboardInterrupt:
@@ -123,8 +129,8 @@ def run_proxy(
         return ProxyOutcome(name, None, time.perf_counter() - start, f"{kind}: {message}")
     seconds = time.perf_counter() - start
     if not math.isfinite(value):
-        return ProxyOutcome(name, None, seconds, f"non-finite score ({value})")
-    return ProxyOutcome(name, value, seconds)
+        return ProxyOutcome(name, None, seconds, f"non-finite score ({value})", result.terms)
+    return ProxyOutcome(name, value, seconds, terms=result.terms)
 
 
 @dataclass

@@ -43,6 +43,7 @@ from nascli.search.components import (
 )
 from nascli.search.evolution import Evolution, Member, NoFeasibleCandidate, pareto_ranks
 from nascli.search.objectives import parse_objectives, proxy_resolution
+from nascli.search.process_state import quiet_optuna
 from nascli.search.reference import STUDY_ATTR as REFERENCE_ATTR
 from nascli.search.reference import Progress, score_reference
 from nascli.search.storage import make_storage
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
     import optuna
 
 MAX_CONSECUTIVE_REJECTS = 2000  # sampler algorithms: rejected trials in a row before giving up
+Terms = tuple[float | None, ...] | None  # per-layer terms of an evaluation (ProxyResult)
 
 
 class ProxyFailure(Exception):
@@ -211,7 +213,6 @@ class SearchDriver:
         self.data_notes = check_proxy_data(self.proxies, self.data) if worker == 0 else []
         self.batches = batches_to(self.data.batches, self.device)
         self.proposer: Evolution | SurrogateProposer | None = None
-        self.layerwise: LayerwiseProxy | None = None
         if config.algo == "evolution":
             self.proposer = Evolution(
                 self.space,
@@ -220,15 +221,15 @@ class SearchDriver:
                 seed=config.seed,
             )
         elif config.algo == "surrogate":
-            self.layerwise, self.proposer = self._surrogate(config)
+            self.proposer = self._surrogate(config)
         self._consecutive_rejects = 0
         self._ever_feasible = False
         self._fresh_records: list[TrialRecord] | None = None  # read by the last callback
         self.proxy_seconds = 0.0
         self.reference: ReferenceScores | None = None  # an ensemble's, see attach_reference
 
-    def _surrogate(self, config: SearchConfig) -> tuple[LayerwiseProxy, SurrogateProposer]:
-        """The layer-term recorder around the proxy and the proposer that learns from it."""
+    def _surrogate(self, config: SearchConfig) -> SurrogateProposer:
+        """The proxy wrapped to return its layer terms, and the proposer that learns from them."""
         if len(self.proxy_names) != 1:
             raise ConfigError("--algo surrogate optimises one proxy, not an ensemble")
         name = self.proxy_names[0]
@@ -242,23 +243,23 @@ class SearchDriver:
             proposer.predict(self.space.sample(random.Random(config.seed)))
         except ConfigError as exc:
             raise ConfigError(f"--algo surrogate on {self.space.name!r}: {exc}") from None
-        return recorder, proposer
+        return proposer
 
     # ---------------------------------------------------------------- study
     def open_study(self) -> optuna.Study:
         import optuna
 
-        optuna.logging.set_verbosity(optuna.logging.ERROR)
         storage = make_storage(self.storage_url)
         sampler = make_sampler(self.config, len(self.objectives), self.worker)
         try:
-            return optuna.create_study(
-                study_name=self.study_name,
-                storage=storage,
-                sampler=sampler,
-                directions=[o.direction for o in self.objectives],
-                load_if_exists=True,
-            )
+            with quiet_optuna():  # Optuna's verbosity is the caller's again after
+                return optuna.create_study(
+                    study_name=self.study_name,
+                    storage=storage,
+                    sampler=sampler,
+                    directions=[o.direction for o in self.objectives],
+                    load_if_exists=True,
+                )
         except ValueError as exc:  # directions differ from the stored study's
             raise ConfigError(f"study {self.study_name!r}: {exc}") from None
 
@@ -355,10 +356,10 @@ class SearchDriver:
             return _unwrap(cached.values)
         if not claim_arch(trial, info):  # RUNNING in another worker: never scored twice
             raise optuna_pruned()
-        scores, seconds, error = self.score(arch)
+        scores, seconds, error, terms = self.score_with_terms(arch)
         info["proxy_seconds"] = seconds
-        if self.layerwise is not None and self.layerwise.last_terms is not None:
-            info[TERMS_KEY] = self.layerwise.last_terms
+        if terms is not None:
+            info[TERMS_KEY] = list(terms)
         if error is not None:
             info["error"] = error
             set_info(trial, info)
@@ -371,6 +372,11 @@ class SearchDriver:
 
     def score(self, arch: Arch) -> tuple[dict[str, float], float, str | None]:
         """Every component proxy on ``arch``: (scores, seconds, first error or None)."""
+        scores, seconds, error, _ = self.score_with_terms(arch)
+        return scores, seconds, error
+
+    def score_with_terms(self, arch: Arch) -> tuple[dict[str, float], float, str | None, Terms]:
+        """``score`` and the layer terms the last proxy evaluated returned (None: none)."""
         from nascli.proxies.base import Candidate
         from nascli.proxies.runner import run_proxy
 
@@ -379,15 +385,17 @@ class SearchDriver:
         )
         scores: dict[str, float] = {}
         seconds = 0.0
+        terms: Terms = None
         for name in self.proxy_names:
             outcome = run_proxy(name, self.proxies[name], candidate, self.batches)
             seconds += outcome.seconds
+            terms = outcome.terms
             if outcome.error is not None or outcome.score is None:
                 self.proxy_seconds += seconds
-                return scores, seconds, f"{name}: {outcome.error}"
+                return scores, seconds, f"{name}: {outcome.error}", terms
             scores[name] = outcome.score
         self.proxy_seconds += seconds
-        return scores, seconds, None
+        return scores, seconds, None, terms
 
     def proxy_value(self, scores: dict[str, float]) -> float:
         """The proxy's score, or the ensemble's reference-calibrated value (run-independent)."""
@@ -460,7 +468,8 @@ class SearchDriver:
                 )  # fmt: skip
             raise_if_signalled()
 
-        call_with_retry(attempt)
+        with quiet_optuna():  # no INFO line per trial; the caller's verbosity restored after
+            call_with_retry(attempt)
 
 
 def optuna_pruned() -> Exception:

@@ -20,9 +20,10 @@ from nascli.errors import ConfigError
 from nascli.search.baselines import resolve_baselines
 from nascli.search.driver import SearchDriver
 from nascli.search.outputs import SearchResult, write_outputs
+from nascli.search.process_state import quiet_optuna, torch_threads
 from nascli.search.storage import fail_stale_running, redact, storage_url_for
 from nascli.search.study_info import describe_study
-from nascli.search.workers import configure_threads, join_workers, start_workers, stop_workers
+from nascli.search.workers import join_workers, start_workers, stop_workers
 from nascli.signals import Interrupted, interruption_in, signals_raise
 
 LOCK_FILE = ".nascli.lock"
@@ -120,13 +121,21 @@ def run_search(
     force: bool = False,
     progress: Callable[[int], Any] | None = None,
 ) -> SearchResult:
-    """Run (or resume) a search and write every output; ``progress(total)`` → per-trial hook."""
+    """Run (or resume) a search and write every output; ``progress(total)`` → per-trial hook.
+
+    Optuna's verbosity and torch's thread count are set for the search and restored when
+    it returns or raises (``nascli.search.process_state``), as are the signal handlers.
+    """
     start = time.perf_counter()
     check_inputs(config)
     run_dir = prepare_run_dir(config, force)
     lock = lock_run_dir(run_dir)
     try:
-        with signals_raise():  # SIGTERM too fails the trial in flight and runs ``finally``s
+        with (
+            signals_raise(),  # SIGTERM too fails the trial in flight and runs ``finally``s
+            quiet_optuna(),
+            torch_threads(config.workers, config.threads),
+        ):
             return _run_locked(config, run_dir, start, progress)
     finally:
         os.close(lock)
@@ -140,7 +149,6 @@ def _run_locked(
 ) -> SearchResult:
     study_name = config.study_name or f"nascli-{config.fingerprint()}"
     storage_url = storage_url_for(config, run_dir)
-    configure_threads(config.workers, config.threads)
     run_config = calibrated(config, progress is not None)
     driver = SearchDriver(run_config, study_name=study_name, storage_url=storage_url, worker=0)
     study = driver.open_study()

@@ -32,6 +32,7 @@ import numpy as np
 from nascli.arch import Arch
 from nascli.errors import ConfigError
 from nascli.layers import LayerKey
+from nascli.proxies.base import ProxyResult
 from nascli.search.evolution import Member, NoFeasibleCandidate, Proposal
 from nascli.search.layer_model import LayerTermModel, layer_features, log_numel
 from nascli.search.layer_specs import weight_layers_of
@@ -49,7 +50,11 @@ TERMS_KEY = "layer_terms"  # trial attribute holding the evaluated layer terms
 
 
 class LayerwiseProxy:
-    """Wraps a proxy with ``score_layers`` so a search can read the terms of each score."""
+    """Wraps a proxy with ``score_layers`` so each evaluation returns its layer terms.
+
+    ``evaluate`` gives the score and the terms together (``ProxyResult``), which
+    ``run_proxy`` passes on in its outcome; ``score`` keeps the plain proxy contract.
+    """
 
     def __init__(self, proxy: Any) -> None:
         if not callable(getattr(proxy, "score_layers", None)):
@@ -63,17 +68,17 @@ class LayerwiseProxy:
         self.needs_labels = proxy.needs_labels
         self.cost = proxy.cost
         self.residual = bool(getattr(proxy, "residual", True))
-        self.last_terms: list[float | None] | None = None
 
     @property
     def batches_needed(self) -> int:
         return int(getattr(self.proxy, "batches_needed", 1))
 
-    def score(self, candidate: Any, batches: Sequence[Any]) -> float:
-        self.last_terms = None
+    def evaluate(self, candidate: Any, batches: Sequence[Any]) -> ProxyResult:
         value, terms = self.proxy.score_layers(candidate, batches)
-        self.last_terms = [None if t is None else round(float(t), 6) for t in terms]
-        return value
+        return ProxyResult(value, tuple(None if t is None else round(float(t), 6) for t in terms))
+
+    def score(self, candidate: Any, batches: Sequence[Any]) -> float:
+        return self.evaluate(candidate, batches).value
 
 
 class KeyPrices:
