@@ -1,4 +1,4 @@
-"""Worker processes of one search on one machine, and their torch thread pools."""
+"""Worker processes of one search on one machine, each with its own torch thread pool."""
 
 from __future__ import annotations
 
@@ -6,26 +6,10 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from nascli.errors import JobError
+from nascli.search.process_state import configure_threads
 
 if TYPE_CHECKING:
     from nascli.config import SearchConfig
-
-
-def configure_threads(workers: int, threads: int | None = None) -> None:
-    """Torch threads of this worker: ``threads`` when given, else the cores shared out.
-
-    Each worker is a process with its own torch pool. On a machine that is busy with
-    other work, one thread per worker is often much faster than several that fight for
-    the same cores (measured: about 5x on a loaded 2-core VM), hence ``--threads``.
-    """
-    import torch
-
-    if threads is not None:
-        torch.set_num_threads(threads)
-        return
-    cores = os.cpu_count() or 1
-    if workers > 1:
-        torch.set_num_threads(max(1, cores // workers))
 
 
 def worker_main(
