@@ -92,7 +92,7 @@ def timing(truth, singles, args) -> int:
         for name in names:  # one at a time: AZ's memo must not hide the cost of its pass
             from nascli.proxies import az_nas
 
-            az_nas._memo.clear()
+            az_nas.clear_memo()
             seconds[name].append(scorer.score(arch, [name])[name].seconds)
     zico = statistics.median(seconds["zico"])
     print(

@@ -153,17 +153,34 @@ def test_layer_terms_come_back_in_each_outcome() -> None:
     assert "terms" not in plain.as_dict(), "the score command's JSON is unchanged"
 
 
-def test_az_memo_is_dropped_with_its_batch_and_never_matches_a_new_one() -> None:
-    from nascli.proxies import az_nas
+def test_az_memo_matches_only_its_own_live_batch() -> None:
+    from nascli.proxies.az_nas import AZScores, LastScores
 
-    candidate = _candidate(CELL_A)
-    batches = _batches()
-    on_data = az_nas.candidate_scores(candidate, batches, "data")
-    assert az_nas._last.get(candidate, batches, "data") is on_data, "memoised for the next proxy"
-    other = [(batches[0][0] * 3.0, batches[0][1])]
-    fresh = az_nas.candidate_scores(candidate, other, "data")
-    assert fresh != on_data, "a new input tensor is scored anew"
-    del other
+    memo = LastScores()
+    candidate, batches = _candidate(CELL_A), _batches()
+    scores = AZScores(1.0, 2.0, 3.0)
+    memo.put(candidate, batches, "data", scores)
+    assert memo.get(candidate, batches, "data") is scores, "memoised for the next AZ proxy"
+    assert memo.get(candidate, batches, "gaussian") is None
+    assert memo.get(_candidate(CELL_B), batches, "data") is None
+    twin = [(batches[0][0].clone(), batches[0][1])]
+    assert memo.get(candidate, twin, "data") is None, "another tensor, even an equal one"
+    del batches
     gc.collect()
-    assert az_nas._last.get(candidate, batches, "data") is None
-    assert az_nas._last._entry is None, "the entry went with its batch tensor"
+    assert len(memo) == 0, "the entry went with its batch tensor"
+    assert memo.get(candidate, [], "data") is None
+
+
+def test_az_scores_are_recomputed_for_a_new_input_tensor() -> None:
+    from nascli.proxies._common import kaiming_fanin_init
+    from nascli.proxies.az_nas import az_scores, candidate_scores, clear_memo
+
+    clear_memo()
+    candidate, batches = _candidate(CELL_A), _batches()
+    first = candidate_scores(candidate, batches, "data")
+    scaled = [(batches[0][0] * 3.0, batches[0][1])]
+    second = candidate_scores(candidate, scaled, "data")
+    model = candidate.build(residual=True, init=kaiming_fanin_init)
+    assert second == az_scores(model, scaled[0][0], candidate.seed)
+    assert second != first
+    clear_memo()

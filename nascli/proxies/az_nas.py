@@ -194,7 +194,10 @@ class LastScores:
             return None
         known, known_inputs, batch_ref, scores = self._entry
         first = batches[0][0] if batches else None
-        same_batch = (batch_ref() if batch_ref is not None else None) is first
+        if batch_ref is None:
+            same_batch = first is None
+        else:  # a collected tensor (dead reference) matches nothing
+            same_batch = first is not None and batch_ref() is first
         same = known == candidate and known.space is candidate.space and known_inputs == inputs
         return scores if same and same_batch else None
 
@@ -207,12 +210,21 @@ class LastScores:
     def clear(self) -> None:
         self._entry = None
 
+    def __len__(self) -> int:
+        """Entries held: 0 or 1."""
+        return 0 if self._entry is None else 1
+
     def _drop(self, dead: weakref.ref[Any]) -> None:
         if self._entry is not None and self._entry[2] is dead:
             self._entry = None
 
 
 _last = LastScores()
+
+
+def clear_memo() -> None:
+    """Forget the last candidate's scores (a timing run measures each AZ proxy's own pass)."""
+    _last.clear()
 
 
 def candidate_scores(candidate: Candidate, batches: Sequence[Batch], inputs: str) -> AZScores:
