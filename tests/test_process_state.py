@@ -110,6 +110,20 @@ def test_cli_formats_nascli_warnings_only_while_a_command_runs(
     _assert_restored(process_state)
 
 
+def test_a_command_prints_nascli_warnings_as_one_line(
+    process_state: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def warn_and_list() -> list[str]:
+        warnings.warn(NascliWarning("table timed on another host"), stacklevel=1)
+        return []
+
+    monkeypatch.setattr("nascli.spaces.list_spaces", warn_and_list)
+    result = CliRunner().invoke(app, ["spaces", "list", "--json"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == "warning: table timed on another host\n"
+    _assert_restored(process_state)
+
+
 def test_other_warnings_reach_the_hook_that_was_in_place() -> None:
     shown: list[str] = []
     previous = warnings.showwarning
