@@ -68,13 +68,19 @@ def signals_raise() -> Iterator[None]:
         yield
         return
     previous = {sig: signal.getsignal(sig) for sig in HANDLED}
+    previous_hook = sys.unraisablehook
     raise_on_signals()
     try:
         yield
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        sys.unraisablehook = previous_hook
         _received.clear()
+
+
+def _ignore(_signum: int, _frame: Any) -> None:
+    """Swallow a signal (see ``raise_on_signals(once=True)``)."""
 
 
 def raise_on_signals(*, once: bool = False) -> None:
@@ -91,12 +97,31 @@ def raise_on_signals(*, once: bool = False) -> None:
     def handler(signum: int, _frame: Any) -> None:
         _received.append(signum)
         if once:
+            # A Python no-op, not SIG_IGN: a second signal that the C level caught before
+            # this ran would otherwise surface as "OSError: Signal N ignored due to race
+            # condition" (a traceback) when Python gets round to it.
             for sig in HANDLED:
-                signal.signal(sig, signal.SIG_IGN)
+                signal.signal(sig, _ignore)
         raise Interrupted(signum)
 
     for sig in HANDLED:
         signal.signal(sig, handler)
+    if not isinstance(sys.unraisablehook, _QuietInterrupted):
+        sys.unraisablehook = _QuietInterrupted(sys.unraisablehook)
+
+
+class _QuietInterrupted:
+    """An unraisable-exception hook that drops ``Interrupted``: raised inside a weakref
+    callback or ``__del__`` it cannot propagate, Python would print it as a traceback, and
+    ``raise_if_signalled`` raises it again at the next safe point anyway."""
+
+    def __init__(self, previous: Any) -> None:
+        self.previous = previous
+
+    def __call__(self, unraisable: Any) -> None:
+        if isinstance(unraisable.exc_value, Interrupted):
+            return
+        self.previous(unraisable)
 
 
 def die_with_parent(parent_pid: int) -> None:

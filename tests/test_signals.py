@@ -138,3 +138,66 @@ def test_a_second_search_on_the_same_run_dir_is_refused(tmp_path: Path) -> None:
         first.send_signal(signal.SIGTERM)
         first.communicate(timeout=120)
     assert first.returncode == 143
+
+
+def test_an_interrupt_inside_a_weakref_callback_is_not_printed() -> None:
+    """A signal raised in a weakref callback cannot propagate; Python would print it as a
+    traceback. The hook drops it (the next trial raises it again) and is restored after."""
+    import signal as signal_module
+    import sys
+    import weakref
+
+    from nascli.signals import Interrupted, signals_raise
+
+    seen: list[object] = []
+
+    def recorder(unraisable: object) -> None:
+        seen.append(unraisable)
+
+    before = sys.unraisablehook
+    sys.unraisablehook = recorder
+    try:
+        with signals_raise():
+
+            class Thing:
+                pass
+
+            thing = Thing()
+
+            def callback(_ref: object) -> None:
+                raise Interrupted(signal_module.SIGINT)
+
+            ref = weakref.ref(thing, callback)
+            del thing
+            assert ref() is None
+            assert seen == []  # dropped, not handed to the previous hook
+        assert sys.unraisablehook is recorder
+    finally:
+        sys.unraisablehook = before
+
+
+def test_a_worker_ignores_later_signals_with_a_python_handler() -> None:
+    """After the first signal a worker swallows the others through a Python no-op, not
+    SIG_IGN: a signal already caught at the C level would otherwise become an OSError
+    traceback ('ignored due to race condition')."""
+    import os
+    import signal as signal_module
+
+    from nascli.signals import Interrupted, raise_on_signals
+
+    previous = {
+        s: signal_module.getsignal(s) for s in (signal_module.SIGTERM, signal_module.SIGINT)
+    }
+    try:
+        raise_on_signals(once=True)
+        with pytest.raises(Interrupted):
+            os.kill(os.getpid(), signal_module.SIGTERM)
+            time.sleep(1)
+        for sig in previous:
+            handler = signal_module.getsignal(sig)
+            assert callable(handler) and handler is not signal_module.SIG_IGN
+        os.kill(os.getpid(), signal_module.SIGTERM)  # swallowed: nothing raised
+        time.sleep(0.2)
+    finally:
+        for sig, handler in previous.items():
+            signal_module.signal(sig, handler)
