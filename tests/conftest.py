@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 
+from tests.pg_server import postgres_server  # noqa: F401  (a fixture, shared)
+
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 REPO = Path(__file__).resolve().parents[1]
 SHARED_FIXTURE = "shared_file"

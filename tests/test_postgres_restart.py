@@ -4,64 +4,14 @@ budget is finished."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
-from .test_search_resume import PG_BIN, _free_port
-
-
-class Server:
-    """A throw-away PostgreSQL cluster run as user ``postgres`` on a loopback port."""
-
-    def __init__(self, data: Path, port: int) -> None:
-        self.data, self.port = data, port
-        self.url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
-
-    def pg_ctl(self, *args: str) -> None:
-        done = subprocess.run(
-            ["runuser", "-u", "postgres", "--", str(PG_BIN / "pg_ctl"), "-D", str(self.data),
-             *args],
-            capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
-        if done.returncode != 0:
-            raise RuntimeError(f"pg_ctl {args} failed: {done.stderr or done.stdout}")
-
-    def start(self) -> None:
-        options = f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1"
-        self.pg_ctl("-w", "-l", str(self.data / "log"), "-o", options, "start")
-
-
-@pytest.fixture
-def postgres_server():
-    if not (PG_BIN / "initdb").exists():
-        pytest.skip(f"PostgreSQL 15 server binaries not found in {PG_BIN} (apt install postgresql)")
-    try:
-        import psycopg  # noqa: F401
-    except ImportError:
-        pytest.skip('psycopg not installed (pip install "psycopg[binary]", the postgres extra)')
-    if shutil.which("runuser") is None or os.geteuid() != 0:
-        pytest.skip("needs root to run the server as user 'postgres' (runuser)")
-    base = Path(tempfile.mkdtemp(prefix="nascli-pg-"))
-    os.chmod(base, 0o755)
-    data = base / "pg"
-    data.mkdir()
-    shutil.chown(data, "postgres")
-    initdb = [str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"]
-    subprocess.run(["runuser", "-u", "postgres", "--", *initdb], check=True,
-                   capture_output=True, timeout=120)  # fmt: skip
-    server = Server(data, _free_port())
-    server.start()
-    try:
-        yield server
-    finally:
-        server.pg_ctl("-m", "immediate", "stop")
-        shutil.rmtree(base, ignore_errors=True)
+from .pg_server import Server
 
 
 def complete_trials(url: str) -> int:

@@ -6,10 +6,7 @@ These start real processes (and a throw-away PostgreSQL cluster), so they are ma
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -17,8 +14,6 @@ import time
 from pathlib import Path
 
 import pytest
-
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
 
 def _cmd(out: Path, iterations: int, *extra: str) -> list[str]:
@@ -70,48 +65,9 @@ def test_kill_9_loses_and_redoes_nothing(tmp_path: Path) -> None:
     assert summary["trials"]["done"] == 14
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
-def postgres_url(tmp_path: Path):
-    if not (PG_BIN / "initdb").exists() or not (PG_BIN / "pg_ctl").exists():
-        pytest.skip(f"PostgreSQL 15 server binaries not found in {PG_BIN} (apt install postgresql)")
-    try:
-        import psycopg  # noqa: F401
-    except ImportError:
-        pytest.skip('psycopg not installed (pip install "psycopg[binary]", the postgres extra)')
-    if shutil.which("runuser") is None or os.geteuid() != 0:
-        pytest.skip("needs root to run the server as user 'postgres' (runuser)")
-    import tempfile
-
-    # pytest's tmp_path sits under a 0700 root directory the postgres user cannot enter
-    base = Path(tempfile.mkdtemp(prefix="nascli-pg-"))
-    os.chmod(base, 0o755)
-    data = base / "pg"
-    data.mkdir()
-    shutil.chown(data, "postgres")
-    port = _free_port()
-
-    def as_postgres(*args: str) -> None:
-        done = subprocess.run(["runuser", "-u", "postgres", "--", *args],
-                              capture_output=True, text=True, timeout=120)  # fmt: skip
-        if done.returncode != 0:
-            raise RuntimeError(f"{args[0]} failed: {done.stderr or done.stdout}")
-
-    as_postgres(str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres")
-    as_postgres(
-        str(PG_BIN / "pg_ctl"), "-D", str(data), "-w", "-l", str(data / "log"), "-o",
-        f"-p {port} -k {data} -c listen_addresses=127.0.0.1", "start",
-    )  # fmt: skip
-    try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop")
-        shutil.rmtree(base, ignore_errors=True)
+def postgres_url(postgres_server) -> str:
+    return postgres_server.url
 
 
 @pytest.mark.slow
