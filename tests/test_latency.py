@@ -313,6 +313,11 @@ def test_fit_scale_overhead_and_accuracy_figures_by_hand() -> None:
     raw = [1.0, 2.0, 4.0, 8.0]
     fit = fit_scale_overhead(raw, [1.2 * r + 0.3 for r in raw])
     assert fit["scale"] == pytest.approx(1.2) and fit["overhead_ms"] == pytest.approx(0.3)
+    # Times that ignore the block sums: NNLS would say scale 0, overhead 5 (one value for
+    # every net, refused by the table schema). The fallback fits the scale alone:
+    # ratios x/y = 0.2, 0.4, 0.6 → scale = 1.2 / 0.56
+    flat_fit = fit_scale_overhead([1.0, 2.0, 3.0], [5.0, 5.0, 5.0])
+    assert flat_fit == pytest.approx({"scale": 1.2 / 0.56, "overhead_ms": 0.0})
     figures = accuracy_figures([1.0, 2.2, 2.7, 4.0], [1.0, 2.0, 3.0, 4.2])
     # |errors| / measured = 0, 0.1, 0.1, 0.047619
     assert figures["mape_pct"] == pytest.approx((0 + 0.1 + 0.1 + 0.2 / 4.2) / 4 * 100, abs=1e-3)
