@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .pg_server import Server
+from .conftest import Server
 
 
 def complete_trials(url: str) -> int:
