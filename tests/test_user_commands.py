@@ -73,7 +73,10 @@ def test_calibrate_by_measuring_here_refits_scale_and_overhead(tmp_path: Path) -
     assert result.exit_code == 0, result.output
     info = json.loads(result.stdout)
     assert info["after"]["mape_pct"] < info["before"]["mape_pct"]
-    assert info["before"]["mape_pct"] > 100, "the injected 3x scale must show"
+    # A 3x scale over-predicts by 200 % on the table's own host; on a busier or slower host
+    # the measured times grow, so the bar is what a host twice as slow would still show.
+    before, after = info["before"]["mape_pct"], info["after"]["mape_pct"]
+    assert before > 50 and before > 3 * after, "the injected 3x scale must show"
     table = json.loads(out.read_text())
     assert table["fit"]["scale"] < 2.0 * float(base_fit["scale"])
     assert table["host"] == _here() and table["calibration"]["nets"] == 4
