@@ -49,6 +49,11 @@ def interruption_in(exc: BaseException) -> KeyboardInterrupt | None:
     return None
 
 
+def received_signal() -> int | None:
+    """The first signal received inside the current ``signals_raise`` block, if any."""
+    return _received[0] if _received else None
+
+
 def raise_if_signalled() -> None:
     """Raise ``Interrupted`` again if a signal arrived (its first raise may have been lost)."""
     if _received:

@@ -24,7 +24,7 @@ from nascli.search.process_state import quiet_optuna, torch_threads
 from nascli.search.storage import fail_stale_running, redact, storage_url_for
 from nascli.search.study_info import describe_study
 from nascli.search.workers import join_workers, start_workers, stop_workers
-from nascli.signals import Interrupted, interruption_in, signals_raise
+from nascli.signals import Interrupted, interruption_in, received_signal, signals_raise
 
 LOCK_FILE = ".nascli.lock"
 
@@ -171,9 +171,11 @@ def _run_locked(
     except BaseException as exc:
         stop_workers(processes)
         signal = interruption_in(exc)
-        if signal is None:
+        if signal is None and received_signal() is None:
             raise
-        signum = getattr(signal, "signum", 2)
+        # A library may turn the interrupt into its own error (Optuna: a KeyError from its
+        # cache) without chaining it: the signal received decides, not the error's type.
+        signum = getattr(signal, "signum", None) or received_signal() or 2
         raise _interrupted(driver, study, run_dir, start, Interrupted(signum)) from None
     search_seconds = time.perf_counter() - start
 
