@@ -204,3 +204,63 @@ def test_a_worker_ignores_later_signals_with_a_python_handler() -> None:
         from nascli import signals
 
         signals._received.clear()  # what signals_raise() does when its block ends
+
+
+def test_a_signal_in_a_deferred_zone_waits_for_a_safe_point() -> None:
+    """Inside ``deferred`` (storage code) a signal is recorded only; it raises at the next
+    ``raise_if_signalled`` or on entering ``interruptible`` (a proxy's passes)."""
+    import os
+    import signal as signal_module
+
+    from nascli.signals import (
+        Interrupted,
+        deferred,
+        interruptible,
+        raise_if_signalled,
+        received_signal,
+        signals_raise,
+    )
+
+    with signals_raise(), deferred():
+        os.kill(os.getpid(), signal_module.SIGTERM)
+        time.sleep(0.2)  # the handler has run: nothing was raised
+        assert received_signal() == signal_module.SIGTERM
+        with pytest.raises(Interrupted) as caught, interruptible():
+            pytest.fail("an interruptible zone entered with a signal pending")
+        assert caught.value.exit_code == 143
+        with pytest.raises(Interrupted):
+            raise_if_signalled()
+    assert received_signal() is None
+    with signals_raise(), deferred(), pytest.raises(Interrupted) as caught, interruptible():
+        os.kill(os.getpid(), signal_module.SIGINT)  # within it a signal raises at once
+        time.sleep(1)
+        pytest.fail("the signal did not raise inside the interruptible zone")
+    assert caught.value.exit_code == 130
+
+
+WATCHDOG_SCRIPT = """
+import os, signal, threading, time
+from nascli.signals import deferred, signals_raise
+lock = threading.Lock()
+with signals_raise(cleanup_limit=1.0):
+    with deferred():
+        lock.acquire()
+        os.kill(os.getpid(), signal.SIGTERM)
+        lock.acquire()  # a deadlock, as a lock left held by an interrupted library
+print("not reached")
+"""
+
+
+def test_the_watchdog_ends_a_process_whose_cleanup_hangs() -> None:
+    """A process stuck after a signal (here: a deadlock) ends within its cleanup limit with
+    one ``error:`` line and 128 + the signal number, not a hang."""
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", WATCHDOG_SCRIPT],
+        capture_output=True, text=True, cwd=REPO, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 143, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: interrupted by SIGTERM: cleanup did not")
+    assert "not reached" not in done.stdout
+    assert time.monotonic() - started < 30

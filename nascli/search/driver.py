@@ -49,6 +49,7 @@ from nascli.search.reference import Progress, score_reference
 from nascli.search.storage import make_storage
 from nascli.search.study_info import ATTR, claim_arch, set_info, store_arch_params
 from nascli.search.surrogate import TERMS_KEY, LayerwiseProxy, SurrogateProposer
+from nascli.signals import interruptible
 
 if TYPE_CHECKING:
     import optuna
@@ -356,7 +357,8 @@ class SearchDriver:
             return _unwrap(cached.values)
         if not claim_arch(trial, info):  # RUNNING in another worker: never scored twice
             raise optuna_pruned()
-        scores, seconds, error, terms = self.score_with_terms(arch)
+        with interruptible():  # a signal cuts a proxy's passes at once, storage never
+            scores, seconds, error, terms = self.score_with_terms(arch)
         info["proxy_seconds"] = seconds
         if terms is not None:
             info[TERMS_KEY] = list(terms)
@@ -445,7 +447,7 @@ class SearchDriver:
         import time
 
         from nascli.search.storage import call_with_retry
-        from nascli.signals import raise_if_signalled
+        from nascli.signals import deferred, raise_if_signalled
 
         started = time.monotonic()
 
@@ -462,10 +464,11 @@ class SearchDriver:
                 return
             left = None if timeout is None else timeout - (time.monotonic() - started)
             if left is None or left > 0:
-                study.optimize(
-                    self.objective, timeout=left, catch=(ProxyFailure,), callbacks=[callback],
-                    gc_after_trial=False,
-                )  # fmt: skip
+                with deferred():  # a signal waits for a safe point (see nascli.signals)
+                    study.optimize(
+                        self.objective, timeout=left, catch=(ProxyFailure,),
+                        callbacks=[callback], gc_after_trial=False,
+                    )  # fmt: skip
             raise_if_signalled()
 
         with quiet_optuna():  # no INFO line per trial; the caller's verbosity restored after

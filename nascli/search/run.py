@@ -27,6 +27,9 @@ from nascli.search.workers import join_workers, start_workers, stop_workers
 from nascli.signals import Interrupted, interruption_in, received_signal, signals_raise
 
 LOCK_FILE = ".nascli.lock"
+# Seconds a search may take to end after a signal (workers stopped, fast outputs written)
+# before the watchdog ends it with one line: never a hang.
+CLEANUP_LIMIT_SECONDS = 90.0
 
 
 def prepare_run_dir(config: SearchConfig, force: bool) -> Path:
@@ -132,7 +135,7 @@ def run_search(
     lock = lock_run_dir(run_dir)
     try:
         with (
-            signals_raise(),  # SIGTERM too fails the trial in flight and runs ``finally``s
+            signals_raise(CLEANUP_LIMIT_SECONDS),  # SIGTERM too runs ``finally``s
             quiet_optuna(),
             torch_threads(config.workers, config.threads),
         ):

@@ -11,6 +11,10 @@ from nascli.search.process_state import configure_threads
 if TYPE_CHECKING:
     from nascli.config import SearchConfig
 
+# A worker fails its trial in flight within this after a signal, else its watchdog ends it
+# (a worker orphaned by a killed parent gets SIGTERM and must not linger).
+WORKER_CLEANUP_SECONDS = 30.0
+
 
 def worker_main(
     config_data: dict[str, Any], study_name: str, storage_url: str, index: int, parent: int
@@ -26,7 +30,7 @@ def worker_main(
     from nascli import faults
     from nascli.signals import die_with_parent, exit_code_of, interruption_in, raise_on_signals
 
-    raise_on_signals(once=True)
+    raise_on_signals(once=True, cleanup_limit=WORKER_CLEANUP_SECONDS)
     die_with_parent(parent)
     faults.quiet_threads(os.environ.get(faults.DEBUG_ENV, "") not in ("", "0"))
     try:
