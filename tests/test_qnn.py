@@ -149,7 +149,7 @@ def test_search_never_accepts_a_refused_block_kind() -> None:
 
     from nascli.budget import parse_budget
     from nascli.search.components import load_latency_model
-    from nascli.search.driver import Constraints
+    from nascli.search.constraints import Constraints
     from nascli.spaces import get_space
 
     space = get_space("nb201")

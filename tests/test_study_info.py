@@ -91,3 +91,51 @@ def test_mutated_macro_nets_keep_their_params(space_name: str, tmp_path: Path) -
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # FixedTrial: a value outside a stage's range
             assert space.suggest(fixed).canonical == arch.canonical
+
+
+@pytest.mark.slow
+def test_an_evolution_on_a_macro_space_stores_params_that_rebuild_each_net(tmp_path: Path) -> None:
+    """The proposer runs behind Optuna's sampler API: every evaluated trial's params, asked
+    through the trial (ranges widened where a mutation left a stage's), rebuild its net."""
+    from nascli.spaces import get_space
+
+    out = tmp_path / "macro"
+    result = runner.invoke(
+        app,
+        ["search", "--space", "mobilenet-imagenet", "--proxy", "params", "--budget",
+         "300MFLOPs", "--algo", "evolution", "--population", "4", "--iterations", "16",
+         "--out", str(out), "--no-onnx", "--json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    study = optuna.load_study(
+        study_name=summary["study"]["name"], storage=f"sqlite:///{out / 'study.db'}"
+    )
+    space = get_space("mobilenet-imagenet")
+    complete = study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
+    origins = {t.user_attrs["nascli"].get("origin") for t in complete}
+    assert "mutation" in origins, origins
+    for trial in complete:
+        assert trial.params, trial.number
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # FixedTrial: a value outside a stage's range
+            rebuilt = space.suggest(optuna.trial.FixedTrial(trial.params))
+        assert rebuilt.canonical == trial.user_attrs["arch"], trial.number
+
+
+def test_the_package_uses_no_private_optuna_attribute() -> None:
+    """Optuna's private members change without notice: the package reaches none of them."""
+    import re
+
+    package = Path(__file__).resolve().parents[1] / "nascli"
+    pattern = re.compile(
+        r"\b(?:trial|study|storage|sampler|distribution|frozen)\w*\._[a-z]\w*|"
+        r"optuna(?:\.\w+)*\._[a-z]\w*"
+    )
+    found = [
+        f"{path.relative_to(package)}:{number}: {line.strip()}"
+        for path in package.rglob("*.py")
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if pattern.search(line)
+    ]
+    assert found == []

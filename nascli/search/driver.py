@@ -4,7 +4,9 @@ Every algorithm runs through ``study.optimize`` so storage, resume, heartbeats, 
 workers and PostgreSQL come from Optuna and are the same for all of them:
 
 * ``tpe`` / ``nsga2`` / ``random``: the sampler proposes through ``space.suggest(trial)``;
-* ``evolution``: ``Evolution.propose`` reads the evaluated trials and mutates one of the best.
+* ``evolution`` / ``surrogate``: the proposer reads the evaluated trials and picks a whole net,
+  behind Optuna's sampler API (``nascli.search.proposal_sampler``); the objective asks for it
+  through the trial, so its params are Optuna's own.
 
 Per trial: the architecture's analytic cost and LUT latency are computed and, for the
 samplers that learn from them (TPE, NSGA-II), stored as Optuna constraints
@@ -27,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nascli.arch import Arch
-from nascli.budget import Budget, parse_budgets
+from nascli.budget import parse_budgets
 from nascli.config import SearchConfig
 from nascli.errors import ConfigError
 from nascli.proxies.device import batches_to, worker_devices
@@ -35,24 +37,32 @@ from nascli.proxies.ensemble import ReferenceScores
 from nascli.proxies.runner import default_augment
 from nascli.search.algorithms import CONSTRAINED_SAMPLERS, make_sampler
 from nascli.search.components import (
-    LatencyModel,
     check_proxy_data,
     load_latency_model,
     load_proxy_batches,
     resolve_proxies,
 )
-from nascli.search.evolution import Evolution, Member, NoFeasibleCandidate, pareto_ranks
+from nascli.search.constraints import Constraints
+from nascli.search.evolution import (
+    Evolution,
+    Member,
+    NoFeasibleCandidate,
+    Proposal,
+    pareto_ranks,
+)
 from nascli.search.objectives import parse_objectives, proxy_resolution
 from nascli.search.process_state import quiet_optuna
 from nascli.search.reference import STUDY_ATTR as REFERENCE_ATTR
 from nascli.search.reference import Progress, score_reference
 from nascli.search.storage import make_storage
-from nascli.search.study_info import ATTR, claim_arch, set_info, store_arch_params
+from nascli.search.study_info import ATTR, claim_arch, set_info
 from nascli.search.surrogate import TERMS_KEY, LayerwiseProxy, SurrogateProposer
 from nascli.signals import interruptible
 
 if TYPE_CHECKING:
     import optuna
+
+    from nascli.search.proposal_sampler import ProposalSampler
 
 MAX_CONSECUTIVE_REJECTS = 2000  # sampler algorithms: rejected trials in a row before giving up
 Terms = tuple[float | None, ...] | None  # per-layer terms of an evaluation (ProxyResult)
@@ -60,68 +70,6 @@ Terms = tuple[float | None, ...] | None  # per-layer terms of an evaluation (Pro
 
 class ProxyFailure(Exception):
     """A proxy failed on one architecture (the trial becomes FAIL with the reason)."""
-
-
-@dataclass
-class Facts:
-    """Cheap facts about an architecture, computed before any network is built."""
-
-    macs: int
-    params: int
-    layers: int
-    latency_ms: dict[str, float] = field(default_factory=dict)
-    violations: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def feasible(self) -> bool:
-        return all(v <= 0 for v in self.violations.values())
-
-    def over(self) -> list[str]:
-        return [k for k, v in self.violations.items() if v > 0]
-
-    def value(self, key: str) -> float:
-        if key.startswith("latency@"):
-            return self.latency_ms[key.split("@", 1)[1]]
-        return float({"macs": self.macs, "params": self.params, "layers": self.layers}[key])
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "macs": self.macs, "params": self.params, "layers": self.layers,
-            "latency_ms": dict(self.latency_ms),
-        }  # fmt: skip
-
-
-class Constraints:
-    """The budgets as a cheap check: analytic cost first, LUT latency only if that fits."""
-
-    def __init__(self, space, budgets: list[Budget], latency: dict[str, LatencyModel]) -> None:
-        self.space = space
-        self.budgets = budgets
-        self.latency = latency
-
-    def check(self, arch: Arch, *, always_latency: bool = False) -> Facts:
-        cost = self.space.cost(arch)
-        facts = Facts(cost.macs, cost.params, cost.layers)
-        for budget in self.budgets:
-            if budget.kind != "latency":
-                facts.violations[budget.key] = budget.violation(facts.value(budget.kind))
-        if facts.feasible or always_latency:
-            for device, model in self.latency.items():
-                if model.refuses(self.space, arch):
-                    facts.violations[f"refused@{device}"] = 1.0
-                facts.latency_ms[device] = model.predict_ms(arch)
-            for budget in self.budgets:
-                if budget.kind == "latency":
-                    value = facts.latency_ms[budget.device or ""]
-                    facts.violations[budget.key] = budget.violation(value)
-        else:
-            for budget in self.budgets:
-                if budget.kind == "latency":
-                    facts.violations[budget.key] = 0.0  # not computed: a cost budget failed
-        return facts
-
-    def feasible(self, arch: Arch) -> bool:
-        return self.check(arch).feasible
 
 
 @dataclass(frozen=True)
@@ -226,6 +174,7 @@ class SearchDriver:
         self._consecutive_rejects = 0
         self._ever_feasible = False
         self._fresh_records: list[TrialRecord] | None = None  # read by the last callback
+        self._proposal_records: list[TrialRecord] = []  # read for the trial's proposal
         self.proxy_seconds = 0.0
         self.reference: ReferenceScores | None = None  # an ensemble's, see attach_reference
 
@@ -251,7 +200,13 @@ class SearchDriver:
         import optuna
 
         storage = make_storage(self.storage_url)
-        sampler = make_sampler(self.config, len(self.objectives), self.worker)
+        from nascli.search.proposal_sampler import ProposalSampler
+
+        sampler = (
+            ProposalSampler(self.space, self._propose, seed=self.config.seed + self.worker)
+            if self.proposer is not None
+            else make_sampler(self.config, len(self.objectives), self.worker)
+        )
         try:
             with quiet_optuna():  # Optuna's verbosity is the caller's again after
                 return optuna.create_study(
@@ -299,6 +254,31 @@ class SearchDriver:
                     state.best = record.values[0]
         return state
 
+    def _take_records(self, study: optuna.Study) -> list[TrialRecord]:
+        """The records the last callback read (no second storage read), else read now."""
+        records = self._fresh_records if self._fresh_records is not None else None
+        self._fresh_records = None
+        return records if records is not None else self.records(study)
+
+    def _propose(self, study: optuna.Study, trial_number: int) -> Proposal:
+        """The proposer's next candidate (``ProposalSampler`` calls it as a trial opens)."""
+        assert self.proposer is not None
+        records = self._proposal_records = self._take_records(study)
+        seen = {r.arch for r in records if r.arch and (r.evaluated or r.state == "RUNNING")}
+        if isinstance(self.proposer, SurrogateProposer):
+            self.proposer.observe(
+                [(r.arch, r.info[TERMS_KEY]) for r in records if r.arch and TERMS_KEY in r.info]
+            )
+        return self.proposer.propose(trial_number, self._members(records), seen)
+
+    def _proposal_sampler(self, trial: optuna.Trial) -> ProposalSampler:
+        from nascli.search.proposal_sampler import ProposalSampler
+
+        sampler = trial.study.sampler
+        if not isinstance(sampler, ProposalSampler):
+            raise RuntimeError("a proposer's study runs under its ProposalSampler")
+        return sampler
+
     def _members(self, records: list[TrialRecord]) -> list[Member]:
         done = [r for r in records if r.state == "COMPLETE" and r.values is not None and r.arch]
         signs = [1.0 if o.maximize else -1.0 for o in self.objectives]
@@ -313,25 +293,16 @@ class SearchDriver:
     # ---------------------------------------------------------------- objective
     def objective(self, trial: optuna.Trial) -> float | tuple[float, ...]:
         info: dict[str, Any] = {"worker": self.worker}
-        records = self._fresh_records if self._fresh_records is not None else None
-        self._fresh_records = None
-        if records is None:
-            records = self.records(trial.study)
         if self.proposer is not None:
-            seen = {r.arch for r in records if r.arch and (r.evaluated or r.state == "RUNNING")}
-            if isinstance(self.proposer, SurrogateProposer):
-                self.proposer.observe(
-                    [(r.arch, r.info[TERMS_KEY]) for r in records if r.arch and TERMS_KEY in r.info]
-                )
+            records = self._proposal_records
             try:
-                proposal = self.proposer.propose(trial.number, self._members(records), seen)
+                arch, proposal = self._proposal_sampler(trial).take(trial)
             except NoFeasibleCandidate as exc:
                 self._give_up(trial.study, exc.rejected, any(r.evaluated for r in records))
                 raise optuna_pruned() from None
-            arch = proposal.arch
             info.update(rejected=proposal.rejected, origin=proposal.origin)
-            store_arch_params(trial, self.space, arch)  # dashboards plot params
         else:
+            records = self._take_records(trial.study)
             arch = self.space.suggest(trial)
         info["arch"] = arch.canonical
         facts = self.constraints.check(arch)

@@ -110,19 +110,6 @@ def flat_attrs(info: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def store_arch_params(trial: optuna.Trial, space: Any, arch: Arch) -> bool:
-    """Record ``arch`` as the trial's params (for trials not built by ``trial.suggest_*``).
-
-    Returns False, storing nothing, when the space's ``suggest`` cannot express ``arch``
-    (then the trial keeps only its ``arch`` attribute).
-    """
-    params = arch_params(space, arch)
-    for name, (value, distribution) in params.items():
-        internal = distribution.to_internal_repr(value)
-        trial.storage.set_trial_param(trial._trial_id, name, internal, distribution)
-    return bool(params)
-
-
 def arch_params(space: Any, arch: Arch) -> dict[str, tuple[Any, Any]]:
     """``name -> (value, distribution)`` that ``space.suggest`` would draw to build ``arch``.
 
@@ -156,10 +143,10 @@ def arch_params(space: Any, arch: Arch) -> dict[str, tuple[Any, Any]]:
 
 def _holding(distribution: Any, value: Any) -> Any:
     """``distribution``, widened to hold an integer ``value`` on its grid; None if impossible."""
-    from optuna.distributions import IntDistribution
+    from optuna.distributions import CategoricalDistribution, IntDistribution
 
-    if distribution._contains(distribution.to_internal_repr(value)):
-        return distribution
+    if isinstance(distribution, CategoricalDistribution):
+        return distribution if value in distribution.choices else None
     if not isinstance(distribution, IntDistribution) or isinstance(value, bool):
         return None
     if not isinstance(value, int) or (value - distribution.low) % distribution.step:
