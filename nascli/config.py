@@ -27,7 +27,10 @@ from nascli.errors import ConfigError
 DEFAULT_SPACE = "mobilenet-imagenet"
 DEFAULT_PROXY = "zico"  # where the space names no recommended proxy
 DEFAULT_ALGO = "auto"  # surrogate where it applies (ZiCo on a macro space), else evolution
-ALGOS = ("auto", "surrogate", "evolution", "tpe", "nsga2", "random")
+ALGOS = ("auto", "surrogate", "evolution", "cascade", "tpe", "nsga2", "random")
+DEFAULT_SCREEN = "synflow"  # cascade: the cheap proxy that orders the screened networks
+DEFAULT_SCREEN_SIZE = 1000  # cascade: networks within budget the screen scores
+DEFAULT_FINALISTS = 100  # cascade: the screen's best, evaluated first by the strong proxy
 LOW_COST_RESOLUTION = 96  # proxy-time resolution cap (a space at <= 96 px keeps its own)
 LOW_COST_BATCH_SIZE = 16
 LOW_COST_BATCHES = 2  # ZiCo's N = 2 gradient batches
@@ -43,6 +46,8 @@ IDENTITY_KEYS = (
 )  # fmt: skip
 """Options that define *which* search a run is; the others (iterations, time limit, workers,
 storage, output) may change between a run and its resumption."""
+CASCADE_KEYS = ("screen", "screen_size", "finalists")
+"""Part of the identity of a cascade search only (other searches' fingerprints never see them)."""
 
 
 @dataclass(frozen=True)
@@ -74,10 +79,14 @@ class SearchConfig:
     augment: bool | None = None  # training views of real data; None = on for gradient proxies
     calibrate: int = 0  # re-anchor the latency table here on N timed networks first (0: no)
     proxy_device: str = "auto"  # torch device of the proxies (not identity: same scores)
+    screen: str = DEFAULT_SCREEN
+    screen_size: int = DEFAULT_SCREEN_SIZE
+    finalists: int = DEFAULT_FINALISTS
 
     def identity(self) -> dict[str, Any]:
         data = asdict(self)
-        return {key: _plain(data[key]) for key in IDENTITY_KEYS}
+        keys = IDENTITY_KEYS + (CASCADE_KEYS if self.algo == "cascade" else ())
+        return {key: _plain(data[key]) for key in keys}
 
     def fingerprint(self) -> str:
         """Hash of the identity: same search ⇔ same fingerprint (default study name)."""
@@ -230,7 +239,7 @@ def _coerce(key: str, value: Any) -> Any:
         return None if value is None else parse_duration(value)
     if key in (
         "iterations", "population", "seed", "batch_size", "batches", "workers", "top_k",
-        "calibrate",
+        "calibrate", "screen_size", "finalists",
     ):  # fmt: skip
         if not isinstance(value, int) or isinstance(value, bool):
             raise ConfigError(f"option {key!r} must be an integer, got {value!r}")
@@ -276,7 +285,7 @@ def _validate(config: SearchConfig) -> None:
         )
     for key, low in (
         ("iterations", 1), ("population", 2), ("batch_size", 1), ("batches", 1),
-        ("workers", 1), ("top_k", 1),
+        ("workers", 1), ("top_k", 1), ("screen_size", 1), ("finalists", 1),
     ):  # fmt: skip
         if getattr(config, key) < low:
             raise ConfigError(f"--{key.replace('_', '-')} must be at least {low}")

@@ -9,6 +9,7 @@ import typer
 
 from nascli.commands import complete
 from nascli.commands.common import JSON_OPTION, emit_json, handle_errors, stderr_console
+from nascli.config import DEFAULT_FINALISTS, DEFAULT_SCREEN, DEFAULT_SCREEN_SIZE
 
 HELP = """Search a space for the architecture a zero-shot proxy rates best within budgets.
 
@@ -43,7 +44,7 @@ def search_command(
     algo: str | None = typer.Option(
         None,
         help="auto (default: surrogate for ZiCo on a macro space, else evolution) | surrogate "
-        "| evolution | tpe | nsga2 | random.",
+        "| evolution | cascade | tpe | nsga2 | random.",
         autocompletion=complete.algorithms,
     ),
     iterations: int | None = typer.Option(None, help="Proxy evaluations (all workers)."),
@@ -85,6 +86,15 @@ def search_command(
         help="Torch device of the proxies: auto (default: a CUDA GPU when torch sees one; "
         "with --workers N and several GPUs, one each), cpu, cuda, cuda:N, mps.",
     ),
+    screen: str | None = typer.Option(
+        None, help=f"Cascade: cheap proxy that orders the screened nets ({DEFAULT_SCREEN})."
+    ),
+    screen_size: int | None = typer.Option(
+        None, "--screen-size", help=f"Cascade: nets within budget screened ({DEFAULT_SCREEN_SIZE})."
+    ),
+    finalists: int | None = typer.Option(
+        None, help=f"Cascade: screen's best the proxy scores first ({DEFAULT_FINALISTS})."
+    ),
     config: Path | None = CONFIG_OPTION,
     force: bool = typer.Option(False, "--force", help="Reuse a run dir of another search."),
     quiet: bool = typer.Option(
@@ -106,7 +116,8 @@ def search_command(
         "storage": storage, "study_name": study_name, "workers": workers, "threads": threads,
         "objectives": objectives, "baselines": baseline or None, "top_k": top_k,
         "export_onnx": False if no_onnx else None, "calibrate": calibrate, "augment": augment,
-        "proxy_device": proxy_device,
+        "proxy_device": proxy_device, "screen": screen, "screen_size": screen_size,
+        "finalists": finalists,
     }  # fmt: skip
     if "budgets" not in yaml_options and not budget:
         from nascli.errors import ConfigError

@@ -36,6 +36,8 @@ from nascli.proxies.device import batches_to, worker_devices
 from nascli.proxies.ensemble import ReferenceScores
 from nascli.proxies.runner import default_augment
 from nascli.search.algorithms import CONSTRAINED_SAMPLERS, make_sampler
+from nascli.search.cascade import STUDY_ATTR as SCREEN_ATTR
+from nascli.search.cascade import CascadeProposer, screen_progress, screen_score
 from nascli.search.components import (
     check_proxy_data,
     load_latency_model,
@@ -161,7 +163,7 @@ class SearchDriver:
         )  # fmt: skip
         self.data_notes = check_proxy_data(self.proxies, self.data) if worker == 0 else []
         self.batches = batches_to(self.data.batches, self.device)
-        self.proposer: Evolution | SurrogateProposer | None = None
+        self.proposer: Evolution | SurrogateProposer | CascadeProposer | None = None
         if config.algo == "evolution":
             self.proposer = Evolution(
                 self.space,
@@ -171,6 +173,8 @@ class SearchDriver:
             )
         elif config.algo == "surrogate":
             self.proposer = self._surrogate(config)
+        elif config.algo == "cascade":
+            self.proposer = self._cascade(config)
         self._consecutive_rejects = 0
         self._ever_feasible = False
         self._fresh_records: list[TrialRecord] | None = None  # read by the last callback
@@ -194,6 +198,28 @@ class SearchDriver:
         except ConfigError as exc:
             raise ConfigError(f"--algo surrogate on {self.space.name!r}: {exc}") from None
         return proposer
+
+    def _cascade(self, config: SearchConfig) -> CascadeProposer:
+        """The screen proxy on this worker's batches and device, and the cascade over it."""
+        score = screen_score(
+            config.screen, space=self.space, resolution=self.resolution, seed=config.seed,
+            device=self.device, batches=self.batches, batch_count=config.batches,
+        )  # fmt: skip
+        return CascadeProposer(
+            self.space, self.constraints.feasible, score, screen=config.screen,
+            screen_size=config.screen_size, finalists=config.finalists,
+            population=config.population, seed=config.seed,
+        )  # fmt: skip
+
+    def attach_screen(self, study: optuna.Study, chatty: bool = False) -> None:
+        """A cascade's screened pool: the study's own, else screened now and stored in it."""
+        if not isinstance(self.proposer, CascadeProposer) or self.proposer.pool is not None:
+            return
+        stored = study.user_attrs.get(SCREEN_ATTR)
+        progress = screen_progress(chatty, self.config.screen)
+        pool, fresh = self.proposer.attach(stored, progress)
+        if fresh:
+            study.set_user_attr(SCREEN_ATTR, pool.as_dict())
 
     # ---------------------------------------------------------------- study
     def open_study(self) -> optuna.Study:
@@ -263,6 +289,7 @@ class SearchDriver:
     def _propose(self, study: optuna.Study, trial_number: int) -> Proposal:
         """The proposer's next candidate (``ProposalSampler`` calls it as a trial opens)."""
         assert self.proposer is not None
+        self.attach_screen(study)  # a cascade's worker reads the pool worker 0 stored
         records = self._proposal_records = self._take_records(study)
         seen = {r.arch for r in records if r.arch and (r.evaluated or r.state == "RUNNING")}
         if isinstance(self.proposer, SurrogateProposer):

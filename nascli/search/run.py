@@ -51,8 +51,9 @@ def prepare_run_dir(config: SearchConfig, force: bool) -> Path:
             raise ConfigError(
                 f"{run_dir} holds an unreadable config.yaml; use another --out or --force"
             ) from None
-        if old.identity() != config.identity():
-            diff = sorted(k for k in old.identity() if old.identity()[k] != config.identity()[k])
+        before, now = old.identity(), config.identity()
+        if before != now:
+            diff = sorted(k for k in before.keys() | now.keys() if before.get(k) != now.get(k))
             raise ConfigError(
                 f"{run_dir} holds a different search (differs in {', '.join(diff)}); "
                 "use another --out, or --force to start a new study there"
@@ -156,6 +157,7 @@ def _run_locked(
     driver = SearchDriver(run_config, study_name=study_name, storage_url=storage_url, worker=0)
     study = driver.open_study()
     driver.attach_reference(study, reference_progress(progress is not None))
+    driver.attach_screen(study, chatty=progress is not None)  # a cascade's screen, stored
     describe_study(study, driver)
     write_resolved(
         config,
