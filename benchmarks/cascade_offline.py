@@ -48,6 +48,12 @@ def main() -> int:
     parser.add_argument("--sizes", default="250,500,all", help="screen sizes N (of the sample)")
     parser.add_argument("--finalists", default="10,25,50,100", help="K values")
     parser.add_argument("--draws", type=int, default=300)
+    parser.add_argument(
+        "--cover-csv", type=Path, default=None,
+        help="write the ground-truth rows of each screen's --cover-top best sampled networks "
+        "(for nascli proxies bench --sample all with the strong proxy) and stop",
+    )  # fmt: skip
+    parser.add_argument("--cover-top", type=int, default=150)
     args = parser.parse_args()
     if not args.ground_truth.is_file() or not args.data.is_file():
         print(f"skipped: {args.ground_truth} or {args.data} not found (../shared/data)")
@@ -79,6 +85,8 @@ def main() -> int:
             )  # fmt: skip
             got = cache.get_many(key, [c for c, _ in rows])
             scores[name] = {c: float(v[0]) for c, v in got.items() if v[0] is not None}
+    if args.cover_csv is not None:
+        return write_cover(args.cover_csv, args.ground_truth, rows, screens, scores, args.cover_top)
     accuracy = dict(rows)
     print(f"{len(rows)} sampled networks within {args.budget:.3g} MACs ({args.target}); "
           f"{args.draws} draws per size")  # fmt: skip
@@ -99,6 +107,28 @@ def main() -> int:
                     if row is not None:
                         print(f"| {item.name} ({len(strong)} cached) | {screen} | {size} | {k} "
                               f"| {row} |")  # fmt: skip
+    return 0
+
+
+def write_cover(path, ground_truth, rows, screens, scores, top) -> int:
+    """The union of every screen's ``top`` best networks, as rows of the ground-truth CSV."""
+    import csv
+
+    wanted: set[str] = set()
+    for screen in screens:
+        ranked = sorted(
+            (c for c, _ in rows if c in scores[screen]), key=lambda c: -scores[screen][c]
+        )
+        wanted.update(ranked[:top])
+    with ground_truth.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        kept = [r for r in reader if f"nb201:{r['arch_str']}" in wanted]
+        fields = reader.fieldnames or []
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(kept)
+    print(f"{path}: {len(kept)} networks (the union of {', '.join(screens)}'s top {top})")
     return 0
 
 

@@ -113,14 +113,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--config", type=Path, required=True)
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--evals", type=int, default=100)
+    parser.add_argument("--evals", type=int, default=None, help="default: the config's iterations")
     parser.add_argument("--jobs", type=int, default=2, help="searches run at once")
     parser.add_argument("--data", default=str(SHARED / "cifar10_test_1000.npz"))
     parser.add_argument("extra", nargs="*", help="more nascli search options, after --")
     args = parser.parse_args()
     import yaml
 
-    space_name = yaml.safe_load(args.config.read_text())["space"]
+    options = yaml.safe_load(args.config.read_text())
+    space_name = options["space"]
+    if args.evals is None:
+        args.evals = int(options.get("iterations", 100))
     if space_name not in TABLES:
         raise SystemExit(f"no accuracy table for space {space_name!r}")
     path, _ = TABLES[space_name]

@@ -30,7 +30,7 @@ DEFAULT_ALGO = "auto"  # surrogate where it applies (ZiCo on a macro space), els
 ALGOS = ("auto", "surrogate", "evolution", "cascade", "tpe", "nsga2", "random")
 DEFAULT_SCREEN = "synflow"  # cascade: the cheap proxy that orders the screened networks
 DEFAULT_SCREEN_SIZE = 1000  # cascade: networks within budget the screen scores
-DEFAULT_FINALISTS = 100  # cascade: the screen's best, evaluated first by the strong proxy
+DEFAULT_FINALISTS = 50  # cascade: the screen's best the strong proxy scores (the NB201 rule)
 LOW_COST_RESOLUTION = 96  # proxy-time resolution cap (a space at <= 96 px keeps its own)
 LOW_COST_BATCH_SIZE = 16
 LOW_COST_BATCHES = 2  # ZiCo's N = 2 gradient batches
