@@ -79,13 +79,13 @@ def rejected_points(driver: SearchDriver, study: Any) -> list[tuple[int, dict[st
 
 def score_baselines(driver: SearchDriver, run_dir: Path) -> tuple[list[Row], list[str]]:
     """Baselines scored with the search's exact proxy settings (cached in baselines.json)."""
-    from nascli.search.baselines import default_baselines, resolve_baselines
+    from nascli.search.baselines import default_baselines
 
     notes: list[str] = []
     if driver.config.baselines is None:
         chosen = default_baselines(driver)
     else:
-        chosen = resolve_baselines(driver.config)
+        chosen = list(driver.plan.baselines)
     cache_path = run_dir / "baselines.json"
     key = driver.config.fingerprint()
     cache: dict[str, Any] = {}
