@@ -28,6 +28,7 @@ def search(
 ) -> tuple[str, float]:  # fmt: skip
     from nascli.config import resolve_config
     from nascli.search.driver import SearchDriver
+    from nascli.search.plan import build_plan
 
     with tempfile.TemporaryDirectory() as folder:
         config = resolve_config({
@@ -35,7 +36,9 @@ def search(
             "iterations": evals, "seed": seed, "batch_size": batch, "population": population,
             "out": folder, "data": data,
         })  # fmt: skip
-        driver = SearchDriver(config, study_name="b", storage_url=f"sqlite:///{folder}/s.db")
+        driver = SearchDriver(
+            build_plan(config), study_name="b", storage_url=f"sqlite:///{folder}/s.db"
+        )
         study = driver.open_study()
         driver.run(study, iterations=evals, timeout=None)
         records = driver.state(study).trials

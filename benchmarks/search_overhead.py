@@ -26,12 +26,12 @@ class NoOp:
 def run(trials: int, noop: bool) -> tuple[float, float]:
     from nascli.config import resolve_config
     from nascli.search.driver import SearchDriver
+    from nascli.search.plan import build_plan
 
     with tempfile.TemporaryDirectory() as folder:
         config = resolve_config({"budgets": ["450MFLOPs"], "iterations": trials, "out": folder})
-        driver = SearchDriver(
-            config, study_name="bench", storage_url=f"sqlite:///{Path(folder) / 'study.db'}"
-        )
+        url = f"sqlite:///{Path(folder) / 'study.db'}"
+        driver = SearchDriver(build_plan(config), study_name="bench", storage_url=url)
         if noop:
             driver.proxies = {"zico": NoOp()}
         study = driver.open_study()

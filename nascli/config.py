@@ -101,6 +101,24 @@ OPTION_NAMES = tuple(f.name for f in fields(SearchConfig))
 _ALIASES = {"budget": "budgets", "baseline": "baselines", "objective": "objectives"}
 
 
+def cli_overrides(params: dict[str, Any]) -> dict[str, Any]:
+    """A command's option values as config keys (``None`` or an empty list: not given).
+
+    The search command names its options as ``SearchConfig`` fields or their singular
+    aliases (``--budget`` → ``budgets``), so nothing is copied field by field; paths
+    become strings.
+    """
+    out: dict[str, Any] = {}
+    for name, value in params.items():
+        key = _ALIASES.get(name, name)
+        if key not in OPTION_NAMES:
+            raise ConfigError(f"unknown search option {name!r}")
+        if value is None or (isinstance(value, list | tuple) and not value):
+            continue
+        out[key] = str(value) if isinstance(value, Path) else value
+    return out
+
+
 def _plain(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 

@@ -56,3 +56,13 @@ def test_unknown_yaml_key_is_reported() -> None:
     text = "space: nb201\narch: '|none~0|+|none~0|none~1|+|none~0|none~1|none~2|'\ncolour: red\n"
     with pytest.raises(ConfigError, match="colour"):
         arch_from_yaml(text)
+
+
+def test_a_layerwise_mutation_never_gives_back_the_same_canonical_net() -> None:
+    """Two changed layers can cancel in NAS-Bench-Macro's canonical form (an identity and a
+    block swapped inside a run that keeps the shape); the move is redrawn then."""
+    space = get_space("nas-bench-macro")
+    rng = random.Random(0)
+    for _ in range(2000):
+        arch = space.sample(rng)
+        assert space.mutate(arch, rng) != arch, arch.canonical

@@ -172,3 +172,34 @@ def test_identity_keeps_the_shape_for_free_and_projects_when_it_changes() -> Non
     macs, params, peak, layers, out = identity.cost(down, 64, 16)
     assert (macs, params, out) == (64 * 128 * 8 * 8, 64 * 128 + 2 * 128, 8)
     assert peak == (64 * 16 * 16 + 128 * 8 * 8) * BYTES_PER_VALUE and layers == 1
+
+
+def test_each_unit_ops_latency_views_agree_with_each_other() -> None:
+    """Every unit op's latency views (``UnitOp``): its family holds keys that differ only in
+    channels (and in kernel only where the family spans kernels), the family name gives
+    back the key's calibration group, and the family model's columns are finite work
+    counts with a constant."""
+    import math
+
+    from nascli.latency.calibrate import family_group, op_group
+    from nascli.latency.estimate import family_of
+
+    keys = _unit_keys_by_op()
+    assert {"ir", "conv", "nb201_conv"} <= set(keys)
+    for name, found in sorted(keys.items()):
+        op = UNIT_OPS[name]
+        for key in found[:12]:
+            assert family_of(key) == op.latency_family(key)
+            assert family_group(family_of(key)) == op_group(key) == op.calibration_group(key)
+            wider = key._replace(cin=key.cin + 8, cout=key.cout + 8)
+            assert op.latency_family(wider) == op.latency_family(key), key
+            other_kernel = key._replace(kernel=key.kernel + 2)
+            same = op.latency_family(other_kernel) == op.latency_family(key)
+            assert same == op.family_spans_kernels, key
+            columns = op.features(key)
+            assert columns["one"] == 1.0
+            assert all(math.isfinite(v) and v >= 0 for v in columns.values()), key
+    conv = next(k for k in keys["conv"] if k.kernel == 3)
+    assert op_group(conv) == "conv:k3"  # a plain conv's scale is per kernel size
+    ir = keys["ir"][0]
+    assert op_group(ir) == "ir" and "dw_k" + str(ir.kernel) in UNIT_OPS["ir"].features(ir)

@@ -19,6 +19,7 @@ from nascli.errors import ConfigError
 from nascli.search.cascade import STUDY_ATTR, CascadeProposer, ScreenedPool, screen_pool
 from nascli.search.driver import SearchDriver
 from nascli.search.evolution import Member
+from nascli.search.plan import build_plan
 from nascli.search.storage import storage_url_for
 from nascli.spaces import arch_from_canonical, get_space
 
@@ -33,7 +34,8 @@ def _driver(tmp_path: Path, **options) -> SearchDriver:
     base.update(options)
     config = resolve_config(base)
     tmp_path.mkdir(parents=True, exist_ok=True)
-    return SearchDriver(config, study_name="t", storage_url=storage_url_for(config, tmp_path))
+    url = storage_url_for(config, tmp_path)
+    return SearchDriver(build_plan(config), study_name="t", storage_url=url)
 
 
 def _macs(canonical: str) -> float:
@@ -231,6 +233,7 @@ def test_cli_lists_the_options_and_refuses_bad_ones(tmp_path: Path) -> None:
         result = runner.invoke(app, [*base, *extra])
         assert result.exit_code == 2, (extra, result.output)
         assert message in result.output and "Traceback" not in result.output
+        assert not (tmp_path / "run").exists(), "checked before anything touches disk"
 
 
 def test_cli_cascade_run_and_resume_refusal(tmp_path: Path) -> None:

@@ -116,3 +116,25 @@ def test_export_command_writes_checked_onnx(tmp_path) -> None:
     payload = json.loads(result.stdout)
     assert payload["max_rel_diff"] < 1e-4
     assert out.exists()
+
+
+def test_every_search_option_reaches_the_config_by_its_own_name() -> None:
+    """``nascli search`` passes its options through ``cli_overrides`` by name: each
+    command parameter (bar the command's own) is a ``SearchConfig`` field or alias, so a
+    new option cannot be silently dropped by a hand-written copy."""
+    import inspect
+    from pathlib import Path
+
+    from nascli.commands.search import COMMAND_ONLY, search_command
+    from nascli.config import OPTION_NAMES, cli_overrides
+    from nascli.errors import ConfigError
+
+    names = [p for p in inspect.signature(search_command).parameters if p != "ctx"]
+    options = [n for n in names if n not in COMMAND_ONLY]
+    assert len(options) >= 24
+    assert set(cli_overrides(dict.fromkeys(options, 1))) <= set(OPTION_NAMES)
+    assert cli_overrides(
+        {"budget": ["450MFLOPs"], "out": Path("runs/x"), "baseline": [], "seed": None}
+    ) == {"budgets": ["450MFLOPs"], "out": "runs/x"}
+    with pytest.raises(ConfigError, match="unknown search option 'bogus'"):
+        cli_overrides({"bogus": 1})

@@ -13,6 +13,7 @@ def test_a_net_running_elsewhere_is_not_scored_again(tmp_path: Path) -> None:
 
     from nascli.config import resolve_config
     from nascli.search.driver import SearchDriver
+    from nascli.search.plan import build_plan
     from nascli.search.study_info import claim_arch
     from nascli.spaces import get_space
 
@@ -20,8 +21,8 @@ def test_a_net_running_elsewhere_is_not_scored_again(tmp_path: Path) -> None:
         {"space": "nb201", "proxy": "params", "budgets": ["60MFLOPs"], "algo": "random"}
     )
     url = f"sqlite:///{tmp_path / 'study.db'}"
-    first = SearchDriver(config, study_name="s", storage_url=url, worker=0)
-    second = SearchDriver(config, study_name="s", storage_url=url, worker=1)
+    first = SearchDriver(build_plan(config), study_name="s", storage_url=url, worker=0)
+    second = SearchDriver(build_plan(config), study_name="s", storage_url=url, worker=1)
     study_a, study_b = first.open_study(), second.open_study()
     arch = get_space("nb201").from_index(13714)
 

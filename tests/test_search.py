@@ -17,6 +17,7 @@ from nascli.cli import app
 from nascli.config import load_run_config, resolve_config
 from nascli.errors import ConfigError
 from nascli.search.driver import SearchDriver
+from nascli.search.plan import build_plan
 from nascli.search.storage import storage_url_for
 from tests.conftest import REPO
 
@@ -29,7 +30,8 @@ def _driver(tmp_path: Path, **options) -> SearchDriver:
     base.update(options)
     config = resolve_config(base)
     tmp_path.mkdir(parents=True, exist_ok=True)
-    return SearchDriver(config, study_name="t", storage_url=storage_url_for(config, tmp_path))
+    url = storage_url_for(config, tmp_path)
+    return SearchDriver(build_plan(config), study_name="t", storage_url=url)
 
 
 class Recording:

@@ -131,6 +131,7 @@ def _search_config(tmp_path, **options):
 
 def _run(tmp_path, **options):
     from nascli.search.driver import SearchDriver
+    from nascli.search.plan import build_plan
     from nascli.search.storage import storage_url_for
     from nascli.search.workers import configure_threads
 
@@ -140,7 +141,7 @@ def _run(tmp_path, **options):
     try:
         tmp_path.mkdir(parents=True, exist_ok=True)
         url = storage_url_for(config, tmp_path)
-        driver = SearchDriver(config, study_name="t", storage_url=url)
+        driver = SearchDriver(build_plan(config), study_name="t", storage_url=url)
         study = driver.open_study()
         driver.run(study, iterations=config.iterations, timeout=None)
         return driver, driver.state(study)
@@ -182,8 +183,10 @@ def test_surrogate_search_records_layer_terms_learns_and_replays(tmp_path) -> No
 )
 def test_surrogate_refuses_what_it_cannot_predict(tmp_path, options, message) -> None:
     from nascli.search.driver import SearchDriver
+    from nascli.search.plan import build_plan
     from nascli.search.storage import storage_url_for
 
     config = _search_config(tmp_path, **options)
     with pytest.raises(ConfigError, match=message):
-        SearchDriver(config, study_name="t", storage_url=storage_url_for(config, tmp_path))
+        url = storage_url_for(config, tmp_path)
+        SearchDriver(build_plan(config), study_name="t", storage_url=url)

@@ -7,17 +7,22 @@ from typing import Any
 
 import typer
 
+from nascli import config as defaults
 from nascli.commands import complete
 from nascli.commands.common import JSON_OPTION, emit_json, handle_errors, stderr_console
-from nascli.config import DEFAULT_FINALISTS, DEFAULT_SCREEN, DEFAULT_SCREEN_SIZE
 
-HELP = """Search a space for the architecture a zero-shot proxy rates best within budgets.
+HELP = f"""Search a space for the architecture a zero-shot proxy rates best within budgets.
 
 Budgets are hard: --budget 450MFLOPs (FLOPs = multiply-accumulates, MACs, at the space's
 resolution), 0.45GFLOPs, 5MParams, 20Layers, 8ms@DEVICE (latency from the device's table).
-Defaults: mobilenet-imagenet, zico at 96 px x batch 16 x 2 Gaussian batches, evolution, seed 0.
+Defaults: {defaults.DEFAULT_SPACE} with the space's recommended proxy, at
+{defaults.LOW_COST_RESOLUTION} px x batch {defaults.LOW_COST_BATCH_SIZE} x \
+{defaults.LOW_COST_BATCHES} batches (Gaussian noise unless --data),
+{defaults.DEFAULT_ITERATIONS} evaluations, seed {defaults.DEFAULT_SEED}.
 The study lives in OUT/study.db; rerun the same command to resume. Watch it live with
 `optuna-dashboard sqlite:///OUT/study.db`."""
+# Options of the command itself; every other parameter is a SearchConfig field (or alias).
+COMMAND_ONLY = ("config", "force", "quiet", "json_out")
 
 
 BUDGET_OPTION = typer.Option(
@@ -34,11 +39,14 @@ CONFIG_OPTION = typer.Option(None, "--config", help="YAML run config (CLI overri
 def search_command(
     budget: list[str] | None = BUDGET_OPTION,
     space: str | None = typer.Option(
-        None, help="Search space (default mobilenet-imagenet).", autocompletion=complete.spaces
+        None,
+        help=f"Search space (default {defaults.DEFAULT_SPACE}).",
+        autocompletion=complete.spaces,
     ),
     proxy: str | None = typer.Option(
         None,
-        help="Proxy, or an ensemble a+b (default: the space's recommended proxy, else zico).",
+        help="Proxy, or an ensemble a+b (default: the space's recommended proxy, "
+        f"else {defaults.DEFAULT_PROXY}).",
         autocompletion=complete.proxies,
     ),
     algo: str | None = typer.Option(
@@ -47,16 +55,24 @@ def search_command(
         "| evolution | cascade | tpe | nsga2 | random.",
         autocompletion=complete.algorithms,
     ),
-    iterations: int | None = typer.Option(None, help="Proxy evaluations (all workers)."),
+    iterations: int | None = typer.Option(
+        None, help=f"Proxy evaluations, all workers ({defaults.DEFAULT_ITERATIONS})."
+    ),
     time_limit: str | None = typer.Option(None, "--time-limit", help="Stop after e.g. 10m."),
-    population: int | None = typer.Option(None, help="Evolution: best E kept; NSGA-II size."),
-    seed: int | None = typer.Option(None, help="Random seed (default 0)."),
+    population: int | None = typer.Option(
+        None, help=f"Evolution: best E kept; NSGA-II size ({defaults.DEFAULT_POPULATION})."
+    ),
+    seed: int | None = typer.Option(None, help=f"Random seed ({defaults.DEFAULT_SEED})."),
     data: str | None = typer.Option(
         None, help="Proxy data: cifar10 | cifar100 | svhn | imagenet:PATH | folder:PATH | FILE.npz."
     ),
-    batch_size: int | None = typer.Option(None, "--batch-size", help="Proxy batch size (16)."),
-    batches: int | None = typer.Option(None, help="Proxy batches (2)."),
-    resolution: int | None = typer.Option(None, help="Proxy resolution (min(space, 96))."),
+    batch_size: int | None = typer.Option(
+        None, "--batch-size", help=f"Proxy batch size ({defaults.LOW_COST_BATCH_SIZE})."
+    ),
+    batches: int | None = typer.Option(None, help=f"Proxy batches ({defaults.LOW_COST_BATCHES})."),
+    resolution: int | None = typer.Option(
+        None, help=f"Proxy resolution (min(space, {defaults.LOW_COST_RESOLUTION}))."
+    ),
     table: str | None = typer.Option(None, help="Latency table for the latency budget."),
     out: Path | None = OUT_OPTION,
     storage: str | None = typer.Option(None, help="Optuna storage URL (e.g. postgresql://...)."),
@@ -69,8 +85,12 @@ def search_command(
         None, help="Multi-objective, e.g. zico,latency@cpu (proxy first)."
     ),
     baseline: list[str] | None = BASELINE_OPTION,
-    top_k: int | None = typer.Option(None, "--top-k", help="Rows of top.csv (10)."),
-    no_onnx: bool = typer.Option(False, "--no-onnx", help="Do not export best.onnx."),
+    top_k: int | None = typer.Option(
+        None, "--top-k", help=f"Rows of top.csv ({defaults.DEFAULT_TOP_K})."
+    ),
+    export_onnx: bool | None = typer.Option(
+        None, "--onnx/--no-onnx", help="Export best.onnx (default on).", show_default=False
+    ),
     augment: bool | None = typer.Option(
         None,
         "--augment/--no-augment",
@@ -87,13 +107,16 @@ def search_command(
         "with --workers N and several GPUs, one each), cpu, cuda, cuda:N, mps.",
     ),
     screen: str | None = typer.Option(
-        None, help=f"Cascade: cheap proxy that orders the screened nets ({DEFAULT_SCREEN})."
+        None,
+        help=f"Cascade: cheap proxy that orders the screened nets ({defaults.DEFAULT_SCREEN}).",
     ),
     screen_size: int | None = typer.Option(
-        None, "--screen-size", help=f"Cascade: nets within budget screened ({DEFAULT_SCREEN_SIZE})."
+        None,
+        "--screen-size",
+        help=f"Cascade: nets within budget screened ({defaults.DEFAULT_SCREEN_SIZE}).",
     ),
     finalists: int | None = typer.Option(
-        None, help=f"Cascade: screen's best the proxy scores first ({DEFAULT_FINALISTS})."
+        None, help=f"Cascade: screen's best the proxy scores first ({defaults.DEFAULT_FINALISTS})."
     ),
     config: Path | None = CONFIG_OPTION,
     force: bool = typer.Option(False, "--force", help="Reuse a run dir of another search."),
@@ -101,28 +124,17 @@ def search_command(
         False, "--quiet", "-q", help="No progress and no notes on stderr (errors only)."
     ),
     json_out: bool = JSON_OPTION,
+    *,
+    ctx: typer.Context,
 ) -> None:
     from nascli.commands.progress import search_progress
-    from nascli.config import load_run_config, resolve_config
+    from nascli.config import cli_overrides, load_run_config, resolve_config
     from nascli.report import render_table
     from nascli.search.run import run_search
 
     yaml_options = load_run_config(config) if config is not None else {}
-    cli_options: dict[str, Any] = {
-        "budgets": budget or None, "space": space, "proxy": proxy, "algo": algo,
-        "iterations": iterations, "time_limit": time_limit, "population": population,
-        "seed": seed, "data": data, "batch_size": batch_size, "batches": batches,
-        "resolution": resolution, "table": table, "out": str(out) if out else None,
-        "storage": storage, "study_name": study_name, "workers": workers, "threads": threads,
-        "objectives": objectives, "baselines": baseline or None, "top_k": top_k,
-        "export_onnx": False if no_onnx else None, "calibrate": calibrate, "augment": augment,
-        "proxy_device": proxy_device, "screen": screen, "screen_size": screen_size,
-        "finalists": finalists,
-    }  # fmt: skip
-    if "budgets" not in yaml_options and not budget:
-        from nascli.errors import ConfigError
-
-        raise ConfigError("give at least one --budget (e.g. --budget 450MFLOPs)")
+    given = {k: v for k, v in ctx.params.items() if k not in COMMAND_ONLY}
+    cli_options = cli_overrides(given)
     run_config = resolve_config(yaml_options, cli_options)
     result = run_search(run_config, force=force, progress=search_progress(quiet))
     if json_out:

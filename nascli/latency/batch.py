@@ -190,9 +190,13 @@ class FamilyModels:
 
 
 def _family_fields(keys: np.ndarray) -> np.ndarray:
-    """``family_of`` as integers: everything but channels (and an ir unit's kernel)."""
+    """``family_of`` as integers: everything but channels (and the kernel of a unit op
+    whose family spans kernels)."""
+    from nascli.spaces.blocks import UNIT_OPS
+
+    spanning = [OP[name] for name, op in UNIT_OPS.items() if op.family_spans_kernels and name in OP]
     fields = keys[:, [0, 3, 4, 5, 6, 8, 9, 10]]
-    fields[:, 1] = np.where(keys[:, 0] == OP["ir"], 0, keys[:, 3] + 1)
+    fields[:, 1] = np.where(np.isin(keys[:, 0], spanning), 0, keys[:, 3] + 1)
     return fields
 
 

@@ -24,8 +24,10 @@ LAMBDAS = (0.0, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 
 
 def op_group(key: LayerKey) -> str:
-    """The op type a scale factor is shared by."""
-    return f"{key.op}:k{key.kernel}" if key.op in ("conv", "nb201_conv") else key.op
+    """The op type a scale factor is shared by (the unit op's ``calibration_group``)."""
+    from nascli.spaces.blocks import unit_op
+
+    return unit_op(key.op).calibration_group(key)
 
 
 #: How entries share scale factors: by op type (few groups, for free fits from K nets), or
@@ -141,8 +143,7 @@ def fit_calibration(x, y) -> dict[str, Any]:
 
 
 def family_group(family: str) -> str:
-    """The op group of a family name (``op:k3s1:...``; inverted-residual families span kernels)."""
-    op, rest = family.split(":", 1)
-    if op in ("conv", "nb201_conv"):
-        return f"{op}:k{rest[1:].split('s', 1)[0]}"
-    return op
+    """The op group of a family name (``op:k3s1:...``), as the unit op defines it."""
+    from nascli.spaces.blocks import unit_op
+
+    return unit_op(family.split(":", 1)[0]).group_of_family(family)

@@ -3,7 +3,8 @@
 Keys are grouped into *families* that share everything but channel counts and kernel
 (op, stride, input size, activation, shortcut kind, post-activation). Within a family,
 latency is modelled as a non-negative combination of the block's parts, each ∝ the work
-it does: for an inverted-residual unit the 1×1 expansion (h·w·cin·mid), the depthwise
+it does (each unit op defines its family and its parts: ``UnitOp.latency_family``,
+``UnitOp.features``): for an inverted-residual unit the 1×1 expansion (h·w·cin·mid), the depthwise
 k×k per kernel size (h'·w'·mid), the 1×1 projection (h'·w'·mid·cout), the projection
 shortcut (h'·w'·cin·cout) and a constant. Fitted with NNLS on relative errors (every
 row divided by its measurement), so small and large blocks count alike. Estimates are
@@ -20,36 +21,17 @@ MIN_POINTS = 3
 
 
 def family_of(key: LayerKey) -> str:
-    """Everything but channels (and the kernel, for inverted-residual units)."""
-    kernel = "k*" if key.op == "ir" else f"k{key.kernel}"
-    return (
-        f"{key.op}:{kernel}s{key.stride}:{key.h}x{key.w}:{key.act}:"
-        f"res={key.residual}:post={key.post_act}"
-    )
+    """Everything but channels (and the kernel, where the unit op's family spans kernels)."""
+    from nascli.spaces.blocks import unit_op
+
+    return unit_op(key.op).latency_family(key)
 
 
 def features(key: LayerKey) -> dict[str, float]:
-    """Work of each part of the block (the regression's columns)."""
-    if key.op == "ir":
-        ho, wo = key.h_out, key.w_out
-        inner = key.mid if key.mid > 0 else key.cin
-        feats = {
-            "one": 1.0,
-            f"dw_k{key.kernel}": float(ho * wo * inner),
-            "expand": float(key.h * key.w * key.cin * key.mid),
-            "project": float(ho * wo * inner * key.cout),
-        }
-        if key.residual == "proj":
-            feats["shortcut"] = float(ho * wo * key.cin * key.cout)
-        return feats
-    from nascli.cost import block_cost
+    """Work of each part of the block (the regression's columns; ``UnitOp.features``)."""
+    from nascli.spaces.blocks import unit_op
 
-    cost = block_cost(key)
-    return {
-        "one": 1.0,
-        "macs": float(cost.macs),
-        "mem": float(key.h * key.w * key.cin + key.h_out * key.w_out * key.cout),
-    }
+    return unit_op(key.op).features(key)
 
 
 def fit_families(entries: dict[str, float]) -> dict[str, dict[str, Any]]:

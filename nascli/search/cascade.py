@@ -209,6 +209,15 @@ class CascadeProposer:
         return arch
 
 
+def check_screen(name: str) -> None:
+    """One ``ConfigError`` line for a screen that is not one known proxy."""
+    from nascli.proxies.runner import make_proxies
+
+    if "+" in name:
+        raise ConfigError(f"--screen {name!r}: the screen is one proxy, not a+b")
+    make_proxies([name])  # an unknown name is one line, with suggestions
+
+
 def screen_score(
     name: str,
     *,
@@ -224,8 +233,7 @@ def screen_score(
     from nascli.proxies.base import Candidate
     from nascli.proxies.runner import make_proxies, run_proxy
 
-    if "+" in name:
-        raise ConfigError(f"--screen {name!r}: the screen is one proxy, not a+b")
+    check_screen(name)
     proxy = make_proxies([name], batches=batch_count)[name]
 
     def score(arch: Arch) -> float | None:

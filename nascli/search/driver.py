@@ -29,22 +29,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nascli.arch import Arch
-from nascli.budget import parse_budgets
 from nascli.config import SearchConfig
 from nascli.errors import ConfigError
-from nascli.proxies.device import batches_to, worker_devices
+from nascli.proxies.device import batches_to
 from nascli.proxies.ensemble import ReferenceScores
-from nascli.proxies.runner import default_augment
 from nascli.search.algorithms import CONSTRAINED_SAMPLERS, make_sampler
 from nascli.search.cascade import STUDY_ATTR as SCREEN_ATTR
 from nascli.search.cascade import CascadeProposer, screen_progress, screen_score
 from nascli.search.components import (
     check_proxy_data,
-    load_latency_model,
-    load_proxy_batches,
-    resolve_proxies,
 )
-from nascli.search.constraints import Constraints
 from nascli.search.evolution import (
     Evolution,
     Member,
@@ -52,7 +46,6 @@ from nascli.search.evolution import (
     Proposal,
     pareto_ranks,
 )
-from nascli.search.objectives import parse_objectives, proxy_resolution
 from nascli.search.process_state import quiet_optuna
 from nascli.search.reference import STUDY_ATTR as REFERENCE_ATTR
 from nascli.search.reference import Progress, score_reference
@@ -64,6 +57,7 @@ from nascli.signals import interruptible
 if TYPE_CHECKING:
     import optuna
 
+    from nascli.search.plan import SearchPlan
     from nascli.search.proposal_sampler import ProposalSampler
 
 MAX_CONSECUTIVE_REJECTS = 2000  # sampler algorithms: rejected trials in a row before giving up
@@ -124,43 +118,25 @@ class SearchDriver:
     """Builds the study and the objective for one worker of one search."""
 
     def __init__(
-        self, config: SearchConfig, *, study_name: str, storage_url: str, worker: int = 0
+        self, plan: SearchPlan, *, study_name: str, storage_url: str, worker: int = 0
     ) -> None:
-        from nascli.budget import known_devices
-        from nascli.spaces import get_space
-
+        config = plan.config
+        self.plan = plan
         self.config = config
         self.worker = worker
         self.study_name = study_name
         self.storage_url = storage_url
-        self.space = get_space(config.space)
-        devices = known_devices()
-        self.budgets = parse_budgets(config.budgets, devices)
-        self.objectives = parse_objectives(config, devices)
-        latency_devices = {b.device for b in self.budgets if b.kind == "latency"}
-        latency_devices |= {o.name.split("@", 1)[1] for o in self.objectives if "@" in o.name}
-        self.latency = {
-            d: load_latency_model(d, self.space.name, self.space.resolution, config.table)
-            for d in sorted(latency_devices if None not in latency_devices else set())
-        }
-        for budget in self.budgets:  # 2Mcycles@DEV needs a cycles table, 8ms@DEV a ms one
-            if budget.kind == "latency" and budget.device in self.latency:
-                unit = self.latency[budget.device].table.meta.get("unit", "ms")
-                if unit != budget.unit:
-                    raise ConfigError(
-                        f"budget {budget.text!r} is in {budget.unit} but the {budget.device} "
-                        f"table ({self.latency[budget.device].path}) is in {unit}"
-                    )
-        self.constraints = Constraints(self.space, self.budgets, self.latency)
-        self.resolution = proxy_resolution(config, self.space)
-        self.proxy_names, self.proxies = resolve_proxies(config.proxy)
-        self.devices = worker_devices(config.proxy_device, config.workers)
+        self.space = plan.space
+        self.budgets = list(plan.budgets)
+        self.objectives = list(plan.objectives)
+        self.latency = dict(plan.latency)
+        self.constraints = plan.constraints
+        self.resolution = plan.resolution
+        self.proxy_names = list(plan.proxy_names)
+        self.proxies = dict(plan.proxies)  # the surrogate wraps its proxy in this copy
+        self.devices = list(plan.devices)
         self.device = self.devices[worker % len(self.devices)]  # one GPU per worker
-        self.data = load_proxy_batches(
-            config.data, num_classes=self.space.num_classes, resolution=self.resolution,
-            batch_size=config.batch_size, batches=config.batches, seed=config.seed,
-            augment=default_augment(self.proxies, config.augment),
-        )  # fmt: skip
+        self.data = plan.data
         self.data_notes = check_proxy_data(self.proxies, self.data) if worker == 0 else []
         self.batches = batches_to(self.data.batches, self.device)
         self.proposer: Evolution | SurrogateProposer | CascadeProposer | None = None

@@ -20,7 +20,7 @@ from nascli.report import (
     write_csv,
     write_json,
 )
-from nascli.search.driver import SearchDriver
+from nascli.search.driver import SearchDriver, SearchState
 from nascli.search.evolution import pareto_ranks
 from nascli.search.storage import redact
 from nascli.yamlio import read_json_file
@@ -34,9 +34,8 @@ class SearchResult:
     run_dir: Path
 
 
-def feasible_rows(driver: SearchDriver, study: Any) -> list[Row]:
+def feasible_rows(driver: SearchDriver, state: SearchState) -> list[Row]:
     """One row per distinct evaluated architecture (cached duplicates dropped)."""
-    state = driver.state(study)
     rows: dict[str, Row] = {}
     for record in state.trials:
         if record.state != "COMPLETE" or record.values is None or not record.arch:
@@ -68,8 +67,8 @@ def feasible_rows(driver: SearchDriver, study: Any) -> list[Row]:
     return out
 
 
-def rejected_points(driver: SearchDriver, study: Any) -> list[tuple[int, dict[str, float]]]:
-    state = driver.state(study)
+def rejected_points(state: SearchState) -> list[tuple[int, dict[str, float]]]:
+    """(MACs, latency) of each candidate rejected over budget (the Pareto plot's grey dots)."""
     return [
         (int(r.info.get("macs", 0)), dict(r.info.get("latency_ms") or {}))
         for r in state.trials
@@ -79,13 +78,13 @@ def rejected_points(driver: SearchDriver, study: Any) -> list[tuple[int, dict[st
 
 def score_baselines(driver: SearchDriver, run_dir: Path) -> tuple[list[Row], list[str]]:
     """Baselines scored with the search's exact proxy settings (cached in baselines.json)."""
-    from nascli.search.baselines import default_baselines, resolve_baselines
+    from nascli.search.baselines import default_baselines
 
     notes: list[str] = []
     if driver.config.baselines is None:
         chosen = default_baselines(driver)
     else:
-        chosen = resolve_baselines(driver.config)
+        chosen = list(driver.plan.baselines)
     cache_path = run_dir / "baselines.json"
     key = driver.config.fingerprint()
     cache: dict[str, Any] = {}
@@ -156,8 +155,8 @@ def write_outputs(
     from nascli.spaces import arch_to_yaml
 
     config = driver.config
-    state = driver.state(study)
-    rows = feasible_rows(driver, study)
+    state = driver.state(study)  # one storage read for every step below
+    rows = feasible_rows(driver, state)
     top = top_rows(rows, config.top_k)
     best = top[0] if top else None
     devices = sorted(driver.latency)
@@ -199,7 +198,7 @@ def write_outputs(
     )
     with _step("pareto.png", failed):
         pareto_png(
-            run_dir / "pareto.png", rows, rejected_points(driver, study), baselines, best,
+            run_dir / "pareto.png", rows, rejected_points(state), baselines, best,
             driver.budgets, devices, title,
         )  # fmt: skip
         files["pareto_png"] = str(run_dir / "pareto.png")

@@ -17,9 +17,9 @@ from typing import Any
 
 from nascli.config import SearchConfig, default_out_dir, read_resolved, write_resolved
 from nascli.errors import ConfigError
-from nascli.search.baselines import resolve_baselines
 from nascli.search.driver import SearchDriver
 from nascli.search.outputs import SearchResult, write_outputs
+from nascli.search.plan import SearchPlan, build_plan
 from nascli.search.process_state import quiet_optuna, torch_threads
 from nascli.search.storage import fail_stale_running, redact, storage_url_for
 from nascli.search.study_info import describe_study
@@ -90,35 +90,6 @@ def lock_run_dir(run_dir: Path) -> int:
     return fd
 
 
-def check_inputs(config: SearchConfig) -> None:
-    """Every name, path and budget checked before anything is created on disk.
-
-    What is only read after the search (the baselines) is resolved here too, so a typo
-    never costs a finished search; tables, data and storage are opened by the driver before
-    its first evaluation.
-    """
-    from nascli.budget import known_devices, parse_budgets
-    from nascli.search.components import resolve_proxies
-    from nascli.search.objectives import parse_objectives
-    from nascli.spaces import get_space
-
-    get_space(config.space)
-    devices = known_devices()
-    parse_budgets(config.budgets, devices)
-    parse_objectives(config, devices)
-    resolve_proxies(config.proxy)
-    resolve_baselines(config)
-    from nascli.proxies.device import worker_devices
-
-    worker_devices(config.proxy_device, config.workers)  # a device this machine lacks
-    if config.data is not None:
-        from nascli.datasets import check_data_spec
-
-        check_data_spec(config.data)
-    if config.table is not None and not Path(config.table).exists():
-        raise ConfigError(f"--table {config.table}: no such file or folder")
-
-
 def run_search(
     config: SearchConfig,
     *,
@@ -131,7 +102,7 @@ def run_search(
     it returns or raises (``nascli.search.process_state``), as are the signal handlers.
     """
     start = time.perf_counter()
-    check_inputs(config)
+    plan = build_plan(config)  # every input checked before anything touches disk
     run_dir = prepare_run_dir(config, force)
     lock = lock_run_dir(run_dir)
     try:
@@ -140,21 +111,24 @@ def run_search(
             quiet_optuna(),
             torch_threads(config.workers, config.threads),
         ):
-            return _run_locked(config, run_dir, start, progress)
+            return _run_locked(plan, run_dir, start, progress)
     finally:
         os.close(lock)
 
 
 def _run_locked(
-    config: SearchConfig,
+    plan: SearchPlan,
     run_dir: Path,
     start: float,
     progress: Callable[[int], Any] | None,
 ) -> SearchResult:
+    config = plan.config
     study_name = config.study_name or f"nascli-{config.fingerprint()}"
     storage_url = storage_url_for(config, run_dir)
     run_config = calibrated(config, progress is not None)
-    driver = SearchDriver(run_config, study_name=study_name, storage_url=storage_url, worker=0)
+    if run_config is not config:  # re-anchored here: the plan reads the calibrated table
+        plan = build_plan(run_config)
+    driver = SearchDriver(plan, study_name=study_name, storage_url=storage_url, worker=0)
     study = driver.open_study()
     driver.attach_reference(study, reference_progress(progress is not None))
     driver.attach_screen(study, chatty=progress is not None)  # a cascade's screen, stored

@@ -36,10 +36,12 @@ def worker_main(
     try:
         from nascli.config import resolve_config
         from nascli.search.driver import SearchDriver
+        from nascli.search.plan import build_plan
 
         config = resolve_config(config_data)
         configure_threads(config.workers, config.threads)
-        driver = SearchDriver(config, study_name=study_name, storage_url=storage_url, worker=index)
+        plan = build_plan(config)
+        driver = SearchDriver(plan, study_name=study_name, storage_url=storage_url, worker=index)
         study = driver.open_study()
         driver.attach_reference(study)  # worker 0 stored it in the study before starting us
         driver.run(study, iterations=config.iterations, timeout=config.time_limit)

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     import optuna
     from torch import nn
 
+MUTATION_DRAWS = 16  # redraws of a move that gave back the same canonical net
+
 __all__ = ["Choice", "LayerSlot", "LayerwiseSpace"]
 
 _ARCH_META_KEYS = ("name", "description", "source", "reference")
@@ -157,14 +159,25 @@ class LayerwiseSpace:
         return self.canonical([rng.choice(slot.choices) for slot in self.slots])
 
     def mutate(self, arch: Arch, rng: random.Random) -> Arch:
-        """Change the choice of one or two layers (that have an alternative)."""
-        names = list(self.names(arch))
+        """Change the choice of one or two layers (that have an alternative).
+
+        Two changes can cancel in the canonical form (an identity and a block swapped in a
+        run that keeps the shape: the same network), so the move is redrawn until the net
+        differs, a bounded number of times.
+        """
         open_slots = [i for i, slot in enumerate(self.slots) if len(slot.choices) > 1]
         if not open_slots:
             return arch
-        for index in rng.sample(open_slots, min(len(open_slots), rng.choice((1, 2)))):
-            names[index] = rng.choice([c for c in self.slots[index].choices if c != names[index]])
-        return self.canonical(names)
+        child = arch
+        for _ in range(MUTATION_DRAWS):
+            names = list(self.names(arch))
+            for index in rng.sample(open_slots, min(len(open_slots), rng.choice((1, 2)))):
+                choices = [c for c in self.slots[index].choices if c != names[index]]
+                names[index] = rng.choice(choices)
+            child = self.canonical(names)
+            if child != arch:
+                return child
+        return child
 
     def suggest(self, trial: optuna.Trial) -> Arch:
         return self.canonical(

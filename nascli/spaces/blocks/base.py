@@ -109,6 +109,40 @@ class UnitOp:
     cost: Callable[[LayerKey], BlockCost]
     build: Callable[[LayerKey], nn.Module]
     weight_layers: Callable[[LayerKey], list[WeightLayer]] | None = None
+    # Latency views (``nascli.latency``): which keys share a calibration scale, which share
+    # a fitted family model (everything but channels), and that model's regression columns.
+    kernel_in_group: bool = False  # a scale per kernel size (a plain conv's cost is k²-bound)
+    family_spans_kernels: bool = False  # one family model over kernels (features carry k)
+    latency_features: Callable[[LayerKey], dict[str, float]] | None = None  # None: generic
+
+    def calibration_group(self, key: LayerKey) -> str:
+        """The group whose entries share one scale when a table is re-anchored."""
+        return f"{self.name}:k{key.kernel}" if self.kernel_in_group else self.name
+
+    def group_of_family(self, family: str) -> str:
+        """``calibration_group`` of a family name (``latency_family``'s ``op:kKsS:...``)."""
+        if not self.kernel_in_group:
+            return self.name
+        return f"{self.name}:k{family.split(':', 2)[1][1:].split('s', 1)[0]}"
+
+    def latency_family(self, key: LayerKey) -> str:
+        """Keys that differ only in channels (and kernel, where the family spans kernels)."""
+        kernel = "k*" if self.family_spans_kernels else f"k{key.kernel}"
+        return (
+            f"{key.op}:{kernel}s{key.stride}:{key.h}x{key.w}:{key.act}:"
+            f"res={key.residual}:post={key.post_act}"
+        )
+
+    def features(self, key: LayerKey) -> dict[str, float]:
+        """The family model's columns for ``key``: the op's own, else a constant, its MACs
+        and the activations it reads and writes."""
+        if self.latency_features is not None:
+            return self.latency_features(key)
+        return {
+            "one": 1.0,
+            "macs": float(self.cost(key).macs),
+            "mem": float(key.h * key.w * key.cin + key.h_out * key.w_out * key.cout),
+        }
 
 
 class BlockType(Protocol):

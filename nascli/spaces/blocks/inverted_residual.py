@@ -105,7 +105,26 @@ def unit_weight_layers(key: LayerKey) -> list[WeightLayer]:
     return out + shortcut_weight_layers(key)
 
 
-UNIT = UnitOp("ir", unit_cost, build_unit, unit_weight_layers)
+def unit_latency_features(key: LayerKey) -> dict[str, float]:
+    """Work of each part of the unit: its depthwise (per kernel), expansion, projection and
+    projection shortcut, so one family model covers every kernel size."""
+    ho, wo = key.h_out, key.w_out
+    inner = key.mid if key.mid > 0 else key.cin
+    features = {
+        "one": 1.0,
+        f"dw_k{key.kernel}": float(ho * wo * inner),
+        "expand": float(key.h * key.w * key.cin * key.mid),
+        "project": float(ho * wo * inner * key.cout),
+    }
+    if key.residual == "proj":
+        features["shortcut"] = float(ho * wo * key.cin * key.cout)
+    return features
+
+
+UNIT = UnitOp(
+    "ir", unit_cost, build_unit, unit_weight_layers,
+    family_spans_kernels=True, latency_features=unit_latency_features,
+)  # fmt: skip
 
 
 @dataclass(frozen=True)

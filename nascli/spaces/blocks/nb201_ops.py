@@ -90,7 +90,7 @@ def build_head(key: LayerKey) -> nn.Module:
     return PoolClassifier(key.cin, key.cout, pre=nn.Sequential(nn.BatchNorm2d(key.cin), nn.ReLU()))
 
 
-CONV = UnitOp("nb201_conv", conv_cost, build_conv)
+CONV = UnitOp("nb201_conv", conv_cost, build_conv, kernel_in_group=True)
 POOL = UnitOp("nb201_pool", free_cost, build_pool)
 SKIP = UnitOp("nb201_skip", free_cost, build_skip)
 ZERO = UnitOp("nb201_zero", free_cost, build_zero)

@@ -68,6 +68,6 @@ def pool_fc_weight_layers(key: LayerKey) -> list[WeightLayer]:
     return [WeightLayer("linear", key.cin, key.cout, 1, 1, 1, 1, 1)]
 
 
-CONV = UnitOp("conv", conv_cost, build_conv, conv_weight_layers)
+CONV = UnitOp("conv", conv_cost, build_conv, conv_weight_layers, kernel_in_group=True)
 MAXPOOL = UnitOp("maxpool", maxpool_cost, build_maxpool, lambda key: [])
 POOL_FC = UnitOp("pool_fc", pool_fc_cost, build_pool_fc, pool_fc_weight_layers)
