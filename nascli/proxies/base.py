@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from nascli.arch import Arch
+from nascli.proxies.model_pool import ModelPool, pooling_enabled
 
 if TYPE_CHECKING:
     import torch
@@ -32,6 +33,12 @@ class Candidate:
     resolution: int
     seed: int = 0
     device: str | torch.device = "cpu"  # where the network is scored
+    # Networks this candidate built, lent again to later proxies (None: plain path).
+    pool: ModelPool | None = field(
+        default_factory=lambda: ModelPool() if pooling_enabled() else None,
+        compare=False,
+        repr=False,
+    )
 
     @property
     def num_classes(self) -> int:
@@ -49,14 +56,23 @@ class Candidate:
         PyTorch's default init seeded by ``seed``, then ``init`` (a proxy's own
         re-initialisation), both on the CPU: the weights are the same on every device,
         which is what makes a score comparable across devices (``nascli.proxies.device``).
+        With a ``pool``, a network an earlier proxy of this candidate was given is lent
+        again, restored to exactly this state (``nascli.proxies.model_pool``).
         """
-        import torch
+        target = self.device if device is None else device
 
-        torch.manual_seed(self.seed)
-        model = self.space.build(self.arch, resolution=self.resolution, residual=residual)
-        if init is not None:
-            init(model)
-        return model.to(self.device if device is None else device)
+        def fresh() -> nn.Module:
+            import torch
+
+            torch.manual_seed(self.seed)
+            model = self.space.build(self.arch, resolution=self.resolution, residual=residual)
+            if init is not None:
+                init(model)
+            return model.to(target)
+
+        if self.pool is None:
+            return fresh()
+        return self.pool.lend((residual, init, str(target)), fresh)
 
 
 @runtime_checkable

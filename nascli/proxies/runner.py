@@ -114,6 +114,8 @@ def run_proxy(
     """Score one candidate with one proxy; failures become outcomes, not exceptions."""
     import torch
 
+    if candidate.pool is not None:
+        candidate.pool.release()  # networks lent to the proxy before this one come back
     torch.manual_seed(candidate.seed)
     start = time.perf_counter()
     try:

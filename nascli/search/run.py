@@ -125,7 +125,7 @@ def _run_locked(
     config = plan.config
     study_name = config.study_name or f"nascli-{config.fingerprint()}"
     storage_url = storage_url_for(config, run_dir)
-    run_config = calibrated(config, progress is not None)
+    run_config = reanchored(config, progress is not None)
     if run_config is not config:  # re-anchored here: the plan reads the calibrated table
         plan = build_plan(run_config)
     driver = SearchDriver(plan, study_name=study_name, storage_url=storage_url, worker=0)
@@ -185,7 +185,7 @@ def _interrupted(
     )
 
 
-def calibrated(config: SearchConfig, chatty: bool) -> SearchConfig:
+def reanchored(config: SearchConfig, chatty: bool) -> SearchConfig:
     """With ``--calibrate N``: re-anchor the latency budget's table on this host first.
 
     The table the budget finds is timed on N seeded networks here (``latency.host``), the
