@@ -26,6 +26,7 @@ else:  # torch loads on first use, so reading a spec never imports it
 
 from nascli.errors import ConfigError
 from nascli.proxies.base import Batch
+from nascli.proxies.device import accumulation_dtype
 
 
 def weight_layer_types() -> tuple[type, ...]:
@@ -157,3 +158,24 @@ def forward_with_hooks(
     finally:
         for handle in handles:
             handle.remove()
+
+
+def loss_gradient_sum(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    term: Callable[[torch.Tensor, torch.Tensor, torch.dtype], torch.Tensor],
+) -> float:
+    """Σ over weight layers of ``term(weight, ∂loss/∂weight, dtype)`` after one train-mode
+    cross-entropy backward of ``(x, y)``: the skeleton of GradNorm and SNIP, which differ
+    only in the term. Sums in ``accumulation_dtype`` (float64 where the device has it)."""
+    model.train()
+    model.zero_grad(set_to_none=True)
+    cross_entropy(model, x, y).backward()
+    dtype = accumulation_dtype(x.device)
+    total = torch.zeros((), dtype=dtype, device=x.device)
+    with torch.no_grad():
+        for _name, module in weight_layers(model):
+            if module.weight.grad is not None:
+                total += term(module.weight, module.weight.grad, dtype)
+    return finite_or_nan(float(total))

@@ -18,9 +18,8 @@ if TYPE_CHECKING:
 else:  # torch loads on first use, so reading a spec never imports it
     from nascli.proxies.lazy_torch import nn, torch
 
-from nascli.proxies._common import cross_entropy, finite_or_nan, first_batch, weight_layers
+from nascli.proxies._common import first_batch, loss_gradient_sum
 from nascli.proxies.base import Batch, Candidate
-from nascli.proxies.device import accumulation_dtype
 from nascli.proxies.spec import ProxySpec, SpecProxy, residual_option
 
 SPEC = ProxySpec(
@@ -39,16 +38,7 @@ SPECS = (SPEC,)
 
 
 def grad_norm_score(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    model.train()
-    model.zero_grad(set_to_none=True)
-    cross_entropy(model, x, y).backward()
-    dtype = accumulation_dtype(x.device)
-    total = torch.zeros((), dtype=dtype, device=x.device)
-    with torch.no_grad():
-        for _name, module in weight_layers(model):
-            if module.weight.grad is not None:
-                total += module.weight.grad.to(dtype).norm()
-    return finite_or_nan(float(total))
+    return loss_gradient_sum(model, x, y, lambda _weight, grad, dtype: grad.to(dtype).norm())
 
 
 class GradNorm(SpecProxy, spec=SPEC):
