@@ -43,8 +43,8 @@ def run_search(config: Path, seed: int, evals: int, data: str, extra: list[str])
     with tempfile.TemporaryDirectory() as folder:
         command = [
             sys.executable, "-m", "nascli", "search", "--config", str(config), "--seed", str(seed),
-            "--iterations", str(evals), "--out", folder, "--data", data, "--quiet", "--json",
-            "--threads", "1", *extra,
+            "--iterations", str(evals), "--out", folder, "--quiet", "--json", "--threads", "1",
+            *([] if data == "gaussian" else ["--data", data]), *extra,
         ]  # fmt: skip
         env = {**os.environ, "OMP_NUM_THREADS": "1"}
         done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
@@ -115,7 +115,11 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--evals", type=int, default=None, help="default: the config's iterations")
     parser.add_argument("--jobs", type=int, default=2, help="searches run at once")
-    parser.add_argument("--data", default=str(SHARED / "cifar10_test_1000.npz"))
+    parser.add_argument(
+        "--data",
+        default=str(SHARED / "cifar10_test_1000.npz"),
+        help="an .npz or folder, or 'gaussian' for no --data (the proxies see N(0, 1) noise)",
+    )
     parser.add_argument("extra", nargs="*", help="more nascli search options, after --")
     args = parser.parse_args()
     import yaml
@@ -127,7 +131,7 @@ def main() -> None:
     if space_name not in TABLES:
         raise SystemExit(f"no accuracy table for space {space_name!r}")
     path, _ = TABLES[space_name]
-    if not path.exists() or not Path(args.data).exists():
+    if not path.exists() or (args.data != "gaussian" and not Path(args.data).exists()):
         raise SystemExit(f"{path} or {args.data} missing: the benchmark needs ../shared/data")
     start = time.perf_counter()
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:

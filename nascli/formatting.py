@@ -23,3 +23,14 @@ def human_count(value: float, unit: str = "") -> str:
         if abs(value) >= scale:
             return f"{value / scale:.2f} {suffix}{unit}"
     return f"{value:g} {unit}".rstrip()
+
+
+def score_text(value: float) -> str:
+    """A proxy score for a table: two decimals where they are readable, else 3 significant digits.
+
+    SynFlow's products over depth reach 1e34 and JacobCov's values sit near 1e-3; fixed
+    decimals would print 35 digits or 0.00 for them.
+    """
+    if not math.isfinite(value) or value == 0 or 1e-2 <= abs(value) < 1e6:
+        return f"{value:.2f}"
+    return f"{value:.3g}"

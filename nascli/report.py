@@ -254,10 +254,10 @@ def render_table(summary: dict[str, Any], top: Sequence[Row], baselines: Sequenc
 def _cells(rank: str, row: Row, devices: Sequence[str], label: str | None = None) -> list[str]:
     from rich.markup import escape
 
-    from nascli.formatting import human_count
+    from nascli.formatting import human_count, score_text
 
     text = escape(f"{label}: {row.arch}" if label else row.arch)
-    cells = [rank, text, f"{row.value:.2f}", human_count(row.macs), human_count(row.params)]
+    cells = [rank, text, score_text(row.value), human_count(row.macs), human_count(row.params)]
     cells.append(str(row.layers))
     cells += [f"{row.latency_ms[d]:.2f}" if d in row.latency_ms else "–" for d in devices]
     return cells
