@@ -70,6 +70,32 @@ def main() -> None:
         os.environ[faults.DEBUG_ENV] = "1"  # worker processes inherit it
     faults.quiet_threads(debug)
     try:
-        app(prog_name="nascli")
+        returned = app(prog_name="nascli", standalone_mode=False)
     except Exception as exc:
+        kinds = {kind.__name__ for kind in type(exc).__mro__}
+        if "NoArgsIsHelpError" in kinds:  # `nascli` or `nascli tables` alone: the help
+            exc.show()  # type: ignore[attr-defined]
+            sys.exit(exc.exit_code)  # type: ignore[attr-defined]
+        if "ClickException" in kinds:  # a mistyped option or value: one line
+            sys.exit(usage_error(exc))
+        if "Abort" in kinds:
+            print("error: aborted", file=sys.stderr)
+            sys.exit(1)
         sys.exit(faults.report(exc, debug=debug))
+    # typer.Exit(code) comes back as its code; a command that finished returns None
+    sys.exit(returned if isinstance(returned, int) and not isinstance(returned, bool) else 0)
+
+
+def usage_error(exc: Exception) -> int:
+    """Print a click usage error as one ``error:`` line naming the help to read; its code.
+
+    Click's own form is a usage line, a hint and a framed box; a user (or a script reading
+    stderr) gets the same facts in one line, like every other bad input of nascli. Typer
+    ships its own copy of click, so its exceptions are recognised by class name.
+    """
+    import sys
+
+    context = getattr(exc, "ctx", None)
+    hint = f" (see '{context.command_path} -h')" if context is not None else ""
+    print(f"error: {exc.format_message()}{hint}", file=sys.stderr)  # type: ignore[attr-defined]
+    return int(exc.exit_code)  # type: ignore[attr-defined]

@@ -80,6 +80,9 @@ def _kernel4(tmp_path):
         (lambda t: ["arch", "info", "nb201:99999"], "out of range"),
         (lambda t: ["arch", "info", "missing.yaml"], "no such file"),
         (lambda t: ["export", "nb201:1", "--onnx", "/proc/nascli/x.onnx"], "cannot write"),
+        (lambda t: ["search", "--bogus"], "No such option: --bogus"),
+        (lambda t: ["search", "--iterations", "many"], "Invalid value for '--iterations'"),
+        (lambda t: ["tables", "validate"], "Missing argument"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path, make_args, needle: str) -> None:
@@ -89,6 +92,12 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, make_args, needle: str) -> N
     assert len(lines) == 1, result.stderr
     assert needle in lines[0]
     assert "Traceback" not in result.stderr
+
+
+def test_no_arguments_prints_the_help() -> None:
+    result = run("tables")
+    assert result.returncode == 2
+    assert "validate" in result.stdout + result.stderr
 
 
 @pytest.mark.parametrize(
