@@ -112,7 +112,8 @@ def random_picks(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--config", type=Path, required=True)
-    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--seeds", type=int, default=5, help="how many seeds")
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds FIRST..FIRST+SEEDS-1")
     parser.add_argument("--evals", type=int, default=None, help="default: the config's iterations")
     parser.add_argument("--jobs", type=int, default=2, help="searches run at once")
     parser.add_argument(
@@ -133,36 +134,39 @@ def main() -> None:
     path, _ = TABLES[space_name]
     if not path.exists() or (args.data != "gaussian" and not Path(args.data).exists()):
         raise SystemExit(f"{path} or {args.data} missing: the benchmark needs ../shared/data")
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     start = time.perf_counter()
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
         futures = {
             seed: pool.submit(run_search, args.config, seed, args.evals, args.data, args.extra)
-            for seed in range(args.seeds)
+            for seed in seeds
         }
         runs = {seed: future.result() for seed, future in futures.items()}
     wall = time.perf_counter() - start
     accuracy, distinct = accuracy_table(space_name)  # read only now: the searches never saw it
-    found = [accuracy[runs[s]["best"]["canonical"]] for s in range(args.seeds)]
+    found = {s: accuracy[runs[s]["best"]["canonical"]] for s in seeds}
     from nascli.spaces import get_space
 
-    fits = within(runs[0]["budgets"])
+    fits = within(runs[seeds[0]]["budgets"])
     space = get_space(space_name)
-    picks = [random_picks(space_name, accuracy, args.evals, s, fits) for s in range(args.seeds)]
+    picks = [random_picks(space_name, accuracy, args.evals, s, fits) for s in seeds]
     reference = [by_macs for by_macs, _ in picks]
     oracle = [best for _, best in picks]
     values = sorted(acc for arch, acc in distinct if fits(space.cost(arch)))
-    print(f"config {args.config}, {args.evals} evaluations, seeds 0..{args.seeds - 1}, "
+    print(f"config {args.config}, {args.evals} evaluations, seeds {seeds[0]}..{seeds[-1]}, "
           f"data {args.data}, {wall:.0f} s wall ({args.jobs} searches at once)")  # fmt: skip
-    for seed in range(args.seeds):
+    for seed in seeds:
         run, trials = runs[seed], runs[seed]["trials"]
         print(f"  seed {seed}: {run['best']['canonical']}  {found[seed]:.2f} %  ({trials['done']} "
               f"trials, {trials['cached']} cached, {run['search_seconds']:.0f} s)")  # fmt: skip
-    print(f"found: median {statistics.median(found):.2f} %, mean {statistics.mean(found):.2f} %, "
-          f"min {min(found):.2f}, max {max(found):.2f}")  # fmt: skip
+    values_found = list(found.values())
+    print(f"found: median {statistics.median(values_found):.2f} %, "
+          f"mean {statistics.mean(values_found):.2f} %, "
+          f"min {min(values_found):.2f}, max {max(values_found):.2f}")  # fmt: skip
     print(f"best of {args.evals} random nets by MACs: median {statistics.median(reference):.2f} %, "
           f"mean {statistics.mean(reference):.2f} %; the best of those {args.evals} nets: median "
           f"{statistics.median(oracle):.2f} %, mean {statistics.mean(oracle):.2f} %")  # fmt: skip
-    budgets = ", ".join(b["text"] for b in runs[0]["budgets"])
+    budgets = ", ".join(b["text"] for b in runs[seeds[0]]["budgets"])
     print(f"space within {budgets}: best {values[-1]:.2f} %, 99th percentile "
           f"{values[int(0.99 * (len(values) - 1))]:.2f} %, {len(values)} networks")  # fmt: skip
 
