@@ -7,8 +7,12 @@ over every row of a ground-truth CSV, ties counted by their expectation
 (``nascli.top_end``), beside what a perfect ranking of the same networks gives. Proxies that
 need a forward pass are measured on seeded samples by ``nascli proxies bench`` instead.
 
-    python benchmarks/top_end_bound.py --space nb201 --budget 120e6
-    python benchmarks/top_end_bound.py --space nas-bench-macro --budget 50e6
+    python benchmarks/top_end_bound.py --space nb201 --budget 120e6 \
+        --at test_acc_cifar10=93.9 --at test_acc_cifar100=72.3
+    python benchmarks/top_end_bound.py --space nas-bench-macro --budget 50e6 --at mean_acc=91.8
+
+``--at COLUMN=VALUE`` also counts the networks that reach an accuracy: how far into the top of
+the space a search must land to return one of them.
 """
 
 from __future__ import annotations
@@ -30,7 +34,15 @@ def main() -> int:
     parser.add_argument("--space", choices=sorted(GROUND_TRUTH), default="nb201")
     parser.add_argument("--budget", type=float, default=None, help="MACs budget, e.g. 120e6")
     parser.add_argument("--draws", type=int, default=200, help="bootstrap draws")
+    parser.add_argument(
+        "--at",
+        action="append",
+        default=[],
+        metavar="COLUMN=VALUE",
+        help="count the networks whose COLUMN is at least VALUE (repeatable)",
+    )
     args = parser.parse_args()
+    thresholds = _thresholds(args.at, parser)
     path, targets = GROUND_TRUTH[args.space]
     if not path.is_file():
         print(f"skipped: {path} not found (reference data lives in ../shared/data)")
@@ -60,7 +72,24 @@ def main() -> int:
             print(f"  {name:<16} {cells}  argmax {end.argmax.value:.2f}")
         cells = "  ".join(f"{label} {reference[label]:.2f}" for label in end.top_k)
         print(f"  {'perfect ranking':<16} {cells}  argmax {reference['argmax']:.2f}")
+        if target in thresholds:
+            level = thresholds[target]
+            reach = int((accuracy >= level).sum())
+            share = 100.0 * reach / len(keep) if keep else 0.0
+            print(f"  {reach} of {len(keep)} networks reach {level:g} (top {share:.2f} %)")
     return 0
+
+
+def _thresholds(items: list[str], parser: argparse.ArgumentParser) -> dict[str, float]:
+    """``["test_acc_cifar10=93.9"]`` → ``{"test_acc_cifar10": 93.9}``; else a usage error."""
+    thresholds: dict[str, float] = {}
+    for item in items:
+        column, _, value = item.partition("=")
+        try:
+            thresholds[column] = float(value)
+        except ValueError:
+            parser.error(f"--at {item!r}: expected COLUMN=VALUE, e.g. test_acc_cifar10=93.9")
+    return thresholds
 
 
 if __name__ == "__main__":
