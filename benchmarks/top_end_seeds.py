@@ -40,6 +40,7 @@ def main() -> int:
     parser.add_argument("--batches", type=int, default=2)
     parser.add_argument("--top", type=int, default=50, help="networks re-scored (N)")
     parser.add_argument("--seeds", default="1,2", help="extra seeds, comma-separated")
+    parser.add_argument("--level", type=float, default=93.9, help="C10 accuracy of 'best' cells")
     args = parser.parse_args()
     if not args.ground_truth.is_file() or not args.data.is_file():
         print(f"skipped: {args.ground_truth} or {args.data} not found (../shared/data)")
@@ -175,6 +176,32 @@ def report(args, members, seeds, top, per_seed, accuracy) -> None:
     c10, c100 = np.sort(acc[TARGETS[0]]), np.sort(acc[TARGETS[1]])
     print(f"| perfect ranking | 1 | 1 | {c10[-10:].mean():.2f} | {c100[-10:].mean():.2f} | "
           f"{c10[-1]:.2f} | {c100[-1]:.2f} |")  # fmt: skip
+    residual_edge_report(args, top, acc[TARGETS[0]])
+
+
+def has_residual_edge(arch: str) -> bool:
+    """Whether the cell's input → output edge (the last node's first edge) is a skip."""
+    return arch.rsplit("+", 1)[-1].startswith("|skip_connect~0|")
+
+
+def residual_edge_report(args, top, c10) -> None:
+    """How often the proxy's best cells, and the space's best cells, carry a skip on the
+    input → output edge: the structure the proxy would have to value to reach them."""
+    import numpy as np
+
+    marked = np.array([has_residual_edge(a) for a in top])
+    print(f"\nskip on the input → output edge: {marked[:10].sum()} of the proxy's top 10, "
+          f"{marked.sum()} of its top {len(top)}")  # fmt: skip
+    if marked.any() and not marked.all():
+        print(f"  within the {len(top)}: {c10[marked].mean():.2f} % C10 with it, "
+              f"{c10[~marked].mean():.2f} % without")  # fmt: skip
+    with args.ground_truth.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    share = np.mean([has_residual_edge(r["arch_str"]) for r in rows])
+    best = [r for r in rows if float(r[TARGETS[0]]) >= args.level]
+    with_edge = sum(has_residual_edge(r["arch_str"]) for r in best)
+    print(f"  in the whole space: {100 * share:.0f} % of the cells, {with_edge} of the "
+          f"{len(best)} cells of at least {args.level:g} % C10")  # fmt: skip
 
 
 if __name__ == "__main__":
