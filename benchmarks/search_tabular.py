@@ -36,6 +36,7 @@ TABLES = {
     "nas-bench-macro": (SHARED / "nas_bench_macro_cifar10.csv", "mean_acc"),
     "nb201": (SHARED / "nb201_accuracy.csv", "test_acc_cifar10"),
 }
+SECOND_COLUMN = {"nb201": "test_acc_cifar100"}  # also printed for the returned nets
 
 
 def run_search(config: Path, seed: int, evals: int, data: str, extra: list[str]) -> dict:
@@ -53,15 +54,19 @@ def run_search(config: Path, seed: int, evals: int, data: str, extra: list[str])
         return json.loads(done.stdout)
 
 
-def accuracy_table(space_name: str) -> tuple[dict[str, float], list[tuple[Any, float]]]:
-    """Architecture string → accuracy for every code, and the accuracies of distinct nets.
+def accuracy_table(
+    space_name: str, column: str | None = None
+) -> tuple[dict[str, float], list[tuple[Any, float]]]:
+    """Architecture string → accuracy (the table's main column, or ``column``) for every code,
+    and the accuracies of distinct nets.
 
     NAS-Bench-Macro lists 6,561 codes but trained 3,969 distinct networks (its
     ``is_canonical`` rows); percentiles are taken over those.
     """
     from nascli.spaces import get_space
 
-    path, column = TABLES[space_name]
+    path, main_column = TABLES[space_name]
+    column = column or main_column
     space = get_space(space_name)
     with path.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
@@ -159,16 +164,25 @@ def main() -> None:
         run, trials = runs[seed], runs[seed]["trials"]
         print(f"  seed {seed}: {run['best']['canonical']}  {found[seed]:.2f} %  ({trials['done']} "
               f"trials, {trials['cached']} cached, {run['search_seconds']:.0f} s)")  # fmt: skip
-    values_found = list(found.values())
-    print(f"found: median {statistics.median(values_found):.2f} %, "
-          f"mean {statistics.mean(values_found):.2f} %, "
-          f"min {min(values_found):.2f}, max {max(values_found):.2f}")  # fmt: skip
+    print_summary("found", list(found.values()))
+    if space_name in SECOND_COLUMN:
+        second, _ = accuracy_table(space_name, SECOND_COLUMN[space_name])
+        print_summary(
+            f"  {SECOND_COLUMN[space_name]} of the same nets",
+            [second[runs[s]["best"]["canonical"]] for s in seeds],
+        )
     print(f"best of {args.evals} random nets by MACs: median {statistics.median(reference):.2f} %, "
           f"mean {statistics.mean(reference):.2f} %; the best of those {args.evals} nets: median "
           f"{statistics.median(oracle):.2f} %, mean {statistics.mean(oracle):.2f} %")  # fmt: skip
     budgets = ", ".join(b["text"] for b in runs[seeds[0]]["budgets"])
     print(f"space within {budgets}: best {values[-1]:.2f} %, 99th percentile "
           f"{values[int(0.99 * (len(values) - 1))]:.2f} %, {len(values)} networks")  # fmt: skip
+
+
+def print_summary(label: str, values: list[float]) -> None:
+    print(f"{label}: median {statistics.median(values):.2f} %, "
+          f"mean {statistics.mean(values):.2f} %, "
+          f"min {min(values):.2f}, max {max(values):.2f}")  # fmt: skip
 
 
 if __name__ == "__main__":

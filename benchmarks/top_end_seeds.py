@@ -50,9 +50,19 @@ def main() -> int:
     from nascli.bench import load_ground_truth
     from nascli.proxies.ensemble import parse_proxy_list
 
-    (item,) = parse_proxy_list(args.proxy)
-    members = list(item.components)
-    seeds = [0, *(int(s) for s in args.seeds.split(","))]
+    items = parse_proxy_list(args.proxy)
+    if len(items) != 1:
+        parser.error(f"--proxy {args.proxy!r}: one proxy or one ensemble (a+b+c)")
+    members = list(items[0].components)
+    from nascli.proxies import list_proxies
+
+    unknown = sorted(set(members) - set(list_proxies()))
+    if unknown:
+        parser.error(f"--proxy {args.proxy!r}: unknown {', '.join(unknown)} (nascli proxies list)")
+    try:
+        seeds = [0, *(int(s) for s in args.seeds.split(","))]
+    except ValueError:
+        parser.error(f"--seeds {args.seeds!r}: comma-separated integers, e.g. 1,2")
     truth = load_ground_truth(
         args.ground_truth, space="nb201", target=TARGETS[0], sample=args.sample, seed=0
     )
@@ -116,7 +126,9 @@ def score_seed(args, subset: Path, seed: int) -> None:
         "--sample", "all", "--seed", str(seed), "--batch-size", str(args.batch_size),
         "--batches", str(args.batches), "--cache-dir", str(args.cache_dir), "--json",
     ]  # fmt: skip
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"seed {seed}: nascli proxies bench failed: {done.stderr.strip()}")
 
 
 def read_accuracy(path: Path, archs: list[str]) -> dict[str, dict[str, float]]:
